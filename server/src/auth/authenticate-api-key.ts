@@ -1,0 +1,56 @@
+import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
+import { tenantSchemaName } from '../db/schema-names.ts';
+import type { TenantRole } from '../db/tables.ts';
+import { AppError } from '../errors/app-error.ts';
+import { parseApiKey, secretMatches } from './api-key-format.ts';
+import { findApiKeyWithTenant, touchApiKeyLastUsed } from './api-key.queries.ts';
+import type { Principal } from './principal.ts';
+
+const HOW_TO_AUTHENTICATE = 'Send the API key as "Authorization: Bearer cx_live_<id>_<secret>".';
+
+/**
+ * Turns an Authorization header into a principal. Every failure is the same
+ * UNAUTHENTICATED answer with a reason in details, so a caller can fix its setup
+ * without learning whether a given key id exists.
+ */
+export async function authenticateApiKey(db: Database, authorization: string | undefined): Promise<Principal> {
+  if (!authorization) throw unauthenticated('missing', `No API key was sent. ${HOW_TO_AUTHENTICATE}`);
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  if (!token) throw unauthenticated('malformed_header', `The Authorization header is not a Bearer token. ${HOW_TO_AUTHENTICATE}`);
+  const parsed = parseApiKey(token);
+  if (!parsed) throw unauthenticated('malformed_key', `The API key is not in the cx_live_<id>_<secret> format. ${HOW_TO_AUTHENTICATE}`);
+
+  const coalition = coalitionDb(db);
+  const row = await findApiKeyWithTenant(coalition, parsed.id);
+  if (!row || row.kind !== parsed.kind || !secretMatches(parsed.secret, row.secret_hash)) {
+    throw unauthenticated('invalid_key', 'The API key is not valid.');
+  }
+  if (row.revoked_at) throw unauthenticated('revoked_key', 'The API key has been revoked. Ask your administrator for a new one.');
+
+  // Fire and forget: bookkeeping must not add latency or fail the request.
+  touchApiKeyLastUsed(coalition, row.id).catch(() => {});
+
+  if (row.kind === 'operator') return { kind: 'operator', keyId: row.id };
+  if (!row.tenant_id || !row.tenant_slug) throw unauthenticated('invalid_key', 'The API key is not valid.');
+  if (row.tenant_status === 'suspended') {
+    throw new AppError('TENANT_SUSPENDED', `Tenant ${row.tenant_slug} is suspended. Contact the coalition operator.`, { tenant: row.tenant_slug });
+  }
+  const schema = tenantSchemaName(row.tenant_slug);
+  return {
+    kind: 'tenant',
+    keyId: row.id,
+    scopes: row.scopes,
+    tenant: {
+      id: row.tenant_id,
+      slug: row.tenant_slug,
+      roles: (row.tenant_roles ?? []) as TenantRole[],
+      schema,
+      db: tenantDb(db, schema),
+      rateLimitPerMinute: row.tenant_rate_limit_per_minute,
+    },
+  };
+}
+
+function unauthenticated(reason: string, message: string): AppError {
+  return new AppError('UNAUTHENTICATED', message, { reason });
+}

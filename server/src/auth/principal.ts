@@ -1,0 +1,18 @@
+import type { TenantDb } from '../db/database.ts';
+import type { TenantSchemaName } from '../db/schema-names.ts';
+import type { TenantRole } from '../db/tables.ts';
+
+/** The tenant a request acts for, resolved once from its API key. */
+export interface TenantHandle {
+  id: string;
+  slug: string;
+  roles: TenantRole[];
+  schema: TenantSchemaName;
+  /** Kysely pinned to this tenant's schema: the only way request code reaches tenant tables. */
+  db: TenantDb;
+  rateLimitPerMinute: number | null;
+}
+
+export type Principal =
+  | { kind: 'operator'; keyId: string }
+  | { kind: 'tenant'; keyId: string; scopes: string[]; tenant: TenantHandle };

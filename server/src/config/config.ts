@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { parseEnv, type Env } from './env.ts';
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  http: { host: string; port: number; bodyLimitBytes: number; trustProxy: boolean; shutdownTimeoutMs: number };
+  /** Absent: start the embedded PostgreSQL under dataDir. */
+  databaseUrl: string | undefined;
+  /** Absent: start an embedded redis-server. */
+  redisUrl: string | undefined;
+  dataDir: string;
+  dbPoolMax: number;
+  logLevel: Env['LOG_LEVEL'];
+  rateLimits: { perKeyPerMinute: number; perIpPerMinute: number };
+  queuePrefix: string;
+}
+
+export function configFromEnv(env: Env, cwd = process.cwd()): Config {
+  return {
+    env: env.NODE_ENV,
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      trustProxy: env.TRUST_PROXY,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    },
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    dataDir: path.resolve(cwd, env.DATA_DIR),
+    dbPoolMax: env.DB_POOL_MAX,
+    logLevel: env.LOG_LEVEL,
+    rateLimits: { perKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE },
+    queuePrefix: env.QUEUE_PREFIX,
+  };
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  return configFromEnv(parseEnv(source));
+}
+
+/** Config with both service URLs known: what the API and workers run on. */
+export type ResolvedConfig = Config & { databaseUrl: string; redisUrl: string };

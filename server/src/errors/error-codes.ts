@@ -1,0 +1,107 @@
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+
+interface ErrorCodeDefinition {
+  /** tRPC code: decides the HTTP status on both the /trpc and the /api face. */
+  trpc: TRPC_ERROR_CODE_KEY;
+  httpStatus: number;
+  /** What an integrator should read the code as; rendered into docs/errors.md. */
+  meaning: string;
+}
+
+/**
+ * The stable reason codes clients branch on. Codes are never renamed or reused: add
+ * new ones instead. `npm test` checks that docs/errors.md lists every code here.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: {
+    trpc: 'BAD_REQUEST',
+    httpStatus: 400,
+    meaning: 'The input did not match the schema; `details.issues` names each field and what is wrong with it.',
+  },
+  MALFORMED_JSON: {
+    trpc: 'PARSE_ERROR',
+    httpStatus: 400,
+    meaning: 'The request body is not valid JSON.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    trpc: 'UNSUPPORTED_MEDIA_TYPE',
+    httpStatus: 415,
+    meaning: 'The request body must be sent as `application/json`.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    trpc: 'PAYLOAD_TOO_LARGE',
+    httpStatus: 413,
+    meaning: 'The request body exceeds the configured limit (`BODY_LIMIT_BYTES`).',
+  },
+  INVALID_SLUG: {
+    trpc: 'BAD_REQUEST',
+    httpStatus: 400,
+    meaning: 'A tenant slug must be 3-32 characters of lowercase letters, digits and single hyphens, starting with a letter.',
+  },
+  UNAUTHENTICATED: {
+    trpc: 'UNAUTHORIZED',
+    httpStatus: 401,
+    meaning: 'No API key was sent, or it is malformed, unknown or revoked. Send `Authorization: Bearer cx_live_…`.',
+  },
+  FORBIDDEN: {
+    trpc: 'FORBIDDEN',
+    httpStatus: 403,
+    meaning: 'The API key is valid but lacks a scope this operation requires; `details.requiredScopes` lists them.',
+  },
+  TENANT_SUSPENDED: {
+    trpc: 'FORBIDDEN',
+    httpStatus: 403,
+    meaning: 'The tenant that owns this API key is suspended by the coalition operator.',
+  },
+  ROUTE_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No operation exists at this method and path.',
+  },
+  METHOD_NOT_ALLOWED: {
+    trpc: 'METHOD_NOT_SUPPORTED',
+    httpStatus: 405,
+    meaning: 'The operation exists but not for this HTTP method (tRPC: queries are GET, mutations POST).',
+  },
+  TENANT_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No tenant has this slug.',
+  },
+  API_KEY_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No API key with this id exists for the tenant.',
+  },
+  TENANT_SLUG_TAKEN: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'A tenant with this slug already exists; slugs are permanent and never reused.',
+  },
+  API_KEY_ALREADY_REVOKED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The API key was revoked earlier; revocation is permanent.',
+  },
+  RATE_LIMITED: {
+    trpc: 'TOO_MANY_REQUESTS',
+    httpStatus: 429,
+    meaning: 'Too many requests for this API key (or client IP, when unauthenticated). Retry after the `Retry-After` header\'s seconds.',
+  },
+  SERVICE_UNAVAILABLE: {
+    trpc: 'SERVICE_UNAVAILABLE',
+    httpStatus: 503,
+    meaning: 'A backing service (PostgreSQL or Redis) is unreachable, or the server is shutting down. Retry with backoff.',
+  },
+  INTERNAL_ERROR: {
+    trpc: 'INTERNAL_SERVER_ERROR',
+    httpStatus: 500,
+    meaning: 'An unexpected error. Nothing internal is disclosed; quote `requestId` to the operator.',
+  },
+} as const satisfies Record<string, ErrorCodeDefinition>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}

@@ -1,0 +1,83 @@
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
+import { AppError, toErrorBody } from '../errors/app-error.ts';
+import { checkReadiness } from '../health/readiness.ts';
+import type { AppServices } from '../system/services.ts';
+import { appRouter } from '../trpc/app-router.ts';
+import { createContextFactory } from '../trpc/context.ts';
+import { toAppError } from '../trpc/to-app-error.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { requestLogging } from './request-logging.ts';
+import { restErrorBodies } from './rest-errors.ts';
+import { packageVersion } from '../system/package-info.ts';
+
+export interface HttpAppState {
+  /** Flipped at the start of shutdown: /readyz answers 503 so load balancers drain us. */
+  shuttingDown: boolean;
+}
+
+export function createHttpApp(services: AppServices, state: HttpAppState = { shuttingDown: false }): express.Express {
+  const { config, logger } = services;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxy);
+  app.use(requestLogging(logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await checkReadiness(services.db, services.redis);
+    const ready = readiness.ready && !state.shuttingDown;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : state.shuttingDown ? 'shutting_down' : 'unavailable', checks: readiness.checks });
+  });
+
+  const createContext = createContextFactory(services);
+  const onError = ({ error, path }: { error: unknown; path?: string | undefined }) => {
+    const appError = toAppError(error);
+    if (appError.code === 'INTERNAL_ERROR') logger.error({ err: appError.cause ?? error, procedure: path }, 'unhandled error');
+  };
+
+  app.use(
+    '/trpc',
+    createExpressMiddleware({ router: appRouter, createContext, onError, maxBodySize: config.http.bodyLimitBytes }),
+  );
+
+  let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined;
+  app.get('/api/openapi.json', async (req, res, next) => {
+    try {
+      // Unauthenticated: counted against the caller's IP like every public route.
+      await services.rateLimits.consumeForIp(req.ip ?? 'unknown', { set: (name, value) => void res.setHeader(name, value) });
+      openApiDocument ??= buildOpenApiDocument(appRouter, packageVersion);
+      res.json(openApiDocument);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.use(
+    '/api',
+    restErrorBodies,
+    createOpenApiExpressMiddleware({
+      router: appRouter,
+      createContext,
+      onError,
+      maxBodySize: config.http.bodyLimitBytes,
+      responseMeta: ({ errors }) => (errors[0] ? { status: toAppError(errors[0]).httpStatus } : {}),
+    }),
+  );
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json(toErrorBody(new AppError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}. The REST API lives under /api, tRPC under /trpc.`), req.requestId));
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const appError = toAppError(error);
+    if (appError.code === 'INTERNAL_ERROR') req.log.error({ err: error }, 'unhandled error');
+    res.status(appError.httpStatus).json(toErrorBody(appError, req.requestId));
+  });
+
+  return app;
+}

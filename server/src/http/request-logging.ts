@@ -1,0 +1,27 @@
+import type { NextFunction, Request, Response } from 'express';
+import { nanoid } from 'nanoid';
+import type { Logger } from '../logging/logger.ts';
+
+const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Gives every request an id (the caller's X-Request-Id when well-formed, else a new
+ * one), echoes it back, and logs one line when the response is done. Only the path is
+ * logged: query strings and bodies can carry customer data.
+ */
+export function requestLogging(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const incoming = req.header('x-request-id');
+    req.requestId = incoming && INCOMING_REQUEST_ID.test(incoming) ? incoming : nanoid();
+    req.log = logger.child({ requestId: req.requestId });
+    res.setHeader('X-Request-Id', req.requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const line = { method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10 };
+      if (res.statusCode >= 500) req.log.error(line, 'request failed');
+      else req.log.info(line, 'request');
+    });
+    next();
+  };
+}

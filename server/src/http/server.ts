@@ -1,0 +1,58 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Logger } from '../logging/logger.ts';
+import type { HttpAppState } from './app.ts';
+
+export interface RunningHttpServer {
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to timeoutMs), then closes. */
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(
+  app: Express,
+  options: { host: string; port: number; shutdownTimeoutMs: number; logger: Logger; state: HttpAppState },
+): Promise<RunningHttpServer> {
+  const server = http.createServer(app);
+  let inFlight = 0;
+  let onDrained: (() => void) | undefined;
+  server.on('request', (_req, res: http.ServerResponse) => {
+    inFlight += 1;
+    res.on('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) onDrained?.();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= new Promise<void>((resolve) => {
+      options.state.shuttingDown = true;
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      // Keep-alive connections with no request in progress would hold close() open.
+      server.closeIdleConnections();
+      const drained = new Promise<void>((done) => {
+        if (inFlight === 0) done();
+        else onDrained = done;
+      });
+      const timer = setTimeout(() => {
+        options.logger.warn({ inFlight }, 'shutdown timeout: closing connections with requests still in flight');
+        server.closeAllConnections();
+      }, options.shutdownTimeoutMs);
+      void drained.then(() => server.closeAllConnections());
+      void closed.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }));
+
+  return { url: `http://${host}:${address.port}`, close };
+}

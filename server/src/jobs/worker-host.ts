@@ -1,0 +1,50 @@
+import { Worker } from 'bullmq';
+import type { Logger } from '../logging/logger.ts';
+import { createWorkerRedis } from '../redis/redis.ts';
+import type { JobDefinition } from './job-definition.ts';
+
+export interface WorkerHost {
+  queues: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * One BullMQ worker per queue that has job definitions. Handlers get a payload that
+ * has been validated against the definition's schema; a payload that fails validation
+ * is a bug upstream and is failed without retries.
+ */
+export async function startWorkerHost(options: {
+  redisUrl: string;
+  prefix: string;
+  logger: Logger;
+  definitions: readonly JobDefinition[];
+  concurrency?: number;
+}): Promise<WorkerHost> {
+  const byQueue = new Map<string, JobDefinition[]>();
+  for (const definition of options.definitions) byQueue.set(definition.queue, [...(byQueue.get(definition.queue) ?? []), definition]);
+
+  const workers = [...byQueue].map(([queue, definitions]) => {
+    const connection = createWorkerRedis(options.redisUrl);
+    const worker = new Worker(
+      queue,
+      async (job) => {
+        const definition = definitions.find((candidate) => candidate.name === job.name);
+        if (!definition) throw new Error(`No handler for job ${job.name} on queue ${queue}`);
+        await definition.handle(definition.payload.parse(job.data), { logger: options.logger.child({ queue, job: job.name, jobId: job.id }) });
+      },
+      { connection, prefix: options.prefix, concurrency: options.concurrency ?? 4 },
+    );
+    worker.on('failed', (job, error) => options.logger.warn({ queue, job: job?.name, jobId: job?.id, err: error }, 'job failed'));
+    return { worker, connection };
+  });
+  options.logger.info({ queues: [...byQueue.keys()] }, workers.length ? 'workers started' : 'worker host started with no job definitions');
+
+  return {
+    queues: [...byQueue.keys()],
+    close: async () => {
+      // Worker.close() waits for running jobs to finish before resolving.
+      await Promise.all(workers.map(({ worker }) => worker.close()));
+      await Promise.all(workers.map(({ connection }) => connection.quit().catch(() => connection.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { ResolvedConfig } from '../config/config.ts';
+import type { Database } from '../db/database.ts';
+import type { RateLimits } from '../http/rate-limits.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Redis } from '../redis/redis.ts';
+
+/** Long-lived dependencies, built once per process and handed to every request. */
+export interface AppServices {
+  config: ResolvedConfig;
+  db: Database;
+  redis: Redis;
+  logger: Logger;
+  rateLimits: RateLimits;
+}

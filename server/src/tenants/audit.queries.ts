@@ -1,0 +1,33 @@
+import type { Selectable } from 'kysely';
+import type { TenantDb } from '../db/database.ts';
+import type { AuditEventsTable } from '../db/tables.ts';
+
+export interface AuditEventInput {
+  actor: string;
+  action: string;
+  subjectType: string;
+  subjectId: string;
+  details?: Record<string, unknown>;
+}
+
+export async function insertAuditEvent(db: TenantDb, event: AuditEventInput): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values({
+      actor: event.actor,
+      action: event.action,
+      subject_type: event.subjectType,
+      subject_id: event.subjectId,
+      details: JSON.stringify(event.details ?? {}),
+    })
+    .execute();
+}
+
+export async function listAuditEventsPage(
+  db: TenantDb,
+  options: { limit: number; beforeId?: string | undefined },
+): Promise<Selectable<AuditEventsTable>[]> {
+  let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(options.limit);
+  if (options.beforeId) query = query.where('id', '<', options.beforeId);
+  return query.execute();
+}

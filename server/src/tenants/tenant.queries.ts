@@ -1,0 +1,30 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { CoalitionDb } from '../db/database.ts';
+import type { TenantsTable } from '../db/tables.ts';
+
+export async function insertTenant(db: CoalitionDb, values: Insertable<TenantsTable>): Promise<Selectable<TenantsTable>> {
+  return db.insertInto('tenants').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findTenantBySlug(db: CoalitionDb, slug: string): Promise<Selectable<TenantsTable> | undefined> {
+  return db.selectFrom('tenants').selectAll().where('slug', '=', slug).executeTakeFirst();
+}
+
+export async function listTenantsPage(db: CoalitionDb, options: { limit: number; afterSlug?: string | undefined }): Promise<Selectable<TenantsTable>[]> {
+  let query = db.selectFrom('tenants').selectAll().orderBy('slug').limit(options.limit);
+  if (options.afterSlug) query = query.where('slug', '>', options.afterSlug);
+  return query.execute();
+}
+
+export async function updateTenantBySlug(
+  db: CoalitionDb,
+  slug: string,
+  patch: Updateable<TenantsTable>,
+): Promise<Selectable<TenantsTable> | undefined> {
+  return db
+    .updateTable('tenants')
+    .set({ ...patch, updated_at: new Date() })
+    .where('slug', '=', slug)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,18 @@
+import { apiKeysRouter, operatorApiKeysRouter } from '../auth/router.ts';
+import { whoamiProcedure } from '../auth/whoami.procedure.ts';
+import { versionProcedure } from '../system/version.procedure.ts';
+import { auditEventsRouter, operatorTenantsRouter } from '../tenants/router.ts';
+import { router } from './trpc.ts';
+
+export const appRouter = router({
+  version: versionProcedure,
+  me: whoamiProcedure,
+  apiKeys: apiKeysRouter,
+  auditEvents: auditEventsRouter,
+  operator: router({
+    tenants: operatorTenantsRouter,
+    apiKeys: operatorApiKeysRouter,
+  }),
+});
+
+export type AppRouter = typeof appRouter;

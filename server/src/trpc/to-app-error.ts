@@ -1,0 +1,51 @@
+import { TRPCError } from '@trpc/server';
+import { AppError } from '../errors/app-error.ts';
+
+interface ZodLikeIssue {
+  path: PropertyKey[];
+  message: string;
+  code?: string;
+}
+
+function zodIssues(cause: unknown): ZodLikeIssue[] | null {
+  const candidate = cause as { name?: string; issues?: unknown } | null;
+  return candidate?.name === 'ZodError' && Array.isArray(candidate.issues) ? (candidate.issues as ZodLikeIssue[]) : null;
+}
+
+/**
+ * Every error a client sees goes through here: domain AppErrors pass unchanged, the
+ * transport's own errors get their reason code, and anything unexpected becomes an
+ * INTERNAL_ERROR whose message discloses nothing.
+ */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (!(error instanceof TRPCError)) return internalError(error);
+  if (error.cause instanceof AppError) return error.cause;
+
+  const issues = zodIssues(error.cause);
+  if (issues) {
+    const described = issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(input)', message: issue.message, code: issue.code }));
+    const summary = described.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+    return new AppError('VALIDATION_FAILED', `Invalid input. ${summary}`, { issues: described });
+  }
+  switch (error.code) {
+    case 'PARSE_ERROR':
+      return new AppError('MALFORMED_JSON', 'The request body is not valid JSON.');
+    case 'PAYLOAD_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts.');
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+    case 'NOT_FOUND':
+      return new AppError('ROUTE_NOT_FOUND', 'No operation exists at this path.');
+    case 'METHOD_NOT_SUPPORTED':
+      return new AppError('METHOD_NOT_ALLOWED', `This operation does not accept this HTTP method. ${error.message}`);
+    case 'BAD_REQUEST':
+      return new AppError('VALIDATION_FAILED', error.message, { issues: [] });
+    default:
+      return internalError(error);
+  }
+}
+
+function internalError(cause: unknown): AppError {
+  return new AppError('INTERNAL_ERROR', 'An unexpected error occurred. The operator can find it in the logs by its requestId.', {}, { cause });
+}
