@@ -111,7 +111,7 @@ async function runServices(mode: 'start' | 'serve' | 'worker'): Promise<void> {
 export function buildCli(): Command {
   const program = new Command('coalition')
     .description('Coalition Exchange: reward exchange for retailer coalitions.\nConfiguration comes from environment variables; see README.md.')
-    .showHelpAfterError();
+    .showHelpAfterError('(run with --help for usage)');
 
   program
     .command('start')

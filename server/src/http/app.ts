@@ -9,7 +9,7 @@ import { createContextFactory } from '../trpc/context.ts';
 import { toAppError } from '../trpc/to-app-error.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { requestLogging } from './request-logging.ts';
-import { restErrorBodies } from './rest-errors.ts';
+import { emptyBodyIsEmptyJson, restErrorBodies } from './rest-errors.ts';
 import { packageVersion } from '../system/package-info.ts';
 
 export interface HttpAppState {
@@ -60,6 +60,7 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
   app.use(
     '/api',
     restErrorBodies,
+    emptyBodyIsEmptyJson,
     createOpenApiExpressMiddleware({
       router: appRouter,
       createContext,

@@ -25,3 +25,17 @@ export function restErrorBodies(req: Request, res: Response, next: NextFunction)
   }) as Response['end'];
   next();
 }
+
+/**
+ * Action endpoints such as `POST /v1/api-keys/{id}/revoke` take no body, and clients
+ * commonly send none and no Content-Type. Treat exactly that case as an empty JSON
+ * object; a body without a JSON Content-Type is still refused with 415.
+ */
+export function emptyBodyIsEmptyJson(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !req.headers['content-type'] && !hasBody) {
+    req.headers['content-type'] = 'application/json';
+    req.body = {};
+  }
+  next();
+}
