@@ -35,9 +35,9 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
   });
 
   const createContext = createContextFactory(services);
-  const onError = ({ error, path }: { error: unknown; path?: string | undefined }) => {
+  const onError = ({ error, path, ctx }: { error: unknown; path?: string | undefined; ctx?: { log: typeof logger } | undefined }) => {
     const appError = toAppError(error);
-    if (appError.code === 'INTERNAL_ERROR') logger.error({ err: appError.cause ?? error, procedure: path }, 'unhandled error');
+    if (appError.code === 'INTERNAL_ERROR') (ctx?.log ?? logger).error({ err: appError.cause ?? error, procedure: path }, 'unhandled error');
   };
 
   app.use(

@@ -48,7 +48,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, version: string): Op
   for (const [, procedure] of proceduresOf(router)) {
     const meta = procedure._def.meta as ProcedureMeta | undefined;
     if (!meta?.openapi) continue;
-    const path = `/api${meta.openapi.path}`.replace(/\/$/, '');
+    const path = meta.openapi.path.replace(/\/$/, '');
     const operation = document.paths?.[path]?.[meta.openapi.method.toLowerCase() as 'get'] as Record<string, unknown> | undefined;
     if (!operation || !meta.access) continue;
     const scopes = meta.scopes ?? [];

@@ -1,0 +1,93 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** One autocannon run, as asked of the load-generator process. */
+export interface LoadJob {
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  headers: Record<string, string>;
+}
+
+/** The figures we keep from an autocannon result. */
+export interface LoadSummary {
+  durationSeconds: number;
+  requestsTotal: number;
+  requestsPerSecondAverage: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyAverageMs: number;
+  count2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** Responses by HTTP status, e.g. { "200": 51234 }. */
+  statusCodes: Record<string, number>;
+}
+
+export type WorkerRequest = { type: 'run'; id: number; job: LoadJob };
+export type WorkerReply = { type: 'result'; id: number; summary: LoadSummary } | { type: 'error'; id: number; message: string };
+
+/** The load may only ever go to this machine's loopback address. */
+export function assertLoopback(url: string): void {
+  if (new URL(url).hostname !== '127.0.0.1') throw new Error(`Refusing to generate load against ${url}: only 127.0.0.1 is allowed.`);
+}
+
+export interface LoadGenerator {
+  run(job: LoadJob): Promise<LoadSummary>;
+  stop(): Promise<void>;
+}
+
+/**
+ * autocannon in its own Node process, so the client's event loop and garbage collector
+ * never share a thread with the server being measured.
+ */
+export async function startLoadGenerator(): Promise<LoadGenerator> {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', () => resolve());
+    child.once('error', reject);
+  });
+
+  let nextId = 1;
+  const pending = new Map<number, { resolve(summary: LoadSummary): void; reject(error: Error): void }>();
+  let exited = false;
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = true;
+      for (const { reject } of pending.values()) reject(new Error(`load generator exited (code ${code}, signal ${signal}) during a run`));
+      pending.clear();
+      resolve();
+    });
+  });
+  child.on('message', (message: WorkerReply) => {
+    const waiter = pending.get(message.id);
+    if (!waiter) return;
+    pending.delete(message.id);
+    if (message.type === 'result') waiter.resolve(message.summary);
+    else waiter.reject(new Error(`load generator: ${message.message}`));
+  });
+
+  return {
+    run(job) {
+      assertLoopback(job.url);
+      if (exited) return Promise.reject(new Error('load generator is not running'));
+      const id = nextId++;
+      return new Promise<LoadSummary>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        child.send({ type: 'run', id, job } satisfies WorkerRequest);
+      });
+    },
+    async stop() {
+      if (exited) return;
+      // Closing the IPC channel lets the worker's event loop empty and the process end.
+      if (child.connected) child.disconnect();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exitedPromise;
+      clearTimeout(timer);
+    },
+  };
+}

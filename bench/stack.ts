@@ -1,0 +1,192 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { customAlphabet } from 'nanoid';
+import pg from 'pg';
+import { createTenantApiKey } from '../server/src/auth/create-api-key.ts';
+import { configFromEnv, type ResolvedConfig } from '../server/src/config/config.ts';
+import { parseEnv } from '../server/src/config/env.ts';
+import { createDatabase } from '../server/src/db/database.ts';
+import { migrateCoalition } from '../server/src/db/migrate.ts';
+import { createHttpApp, type HttpAppState } from '../server/src/http/app.ts';
+import { RateLimits } from '../server/src/http/rate-limits.ts';
+import { startHttpServer } from '../server/src/http/server.ts';
+import type { Logger } from '../server/src/logging/logger.ts';
+import { connectApiRedis } from '../server/src/redis/redis.ts';
+import { startEmbeddedPostgres } from '../server/src/runtime/embedded-postgres.ts';
+import { startEmbeddedRedis } from '../server/src/runtime/embedded-redis.ts';
+import type { AppServices } from '../server/src/system/services.ts';
+import { createTenant } from '../server/src/tenants/create-tenant.ts';
+import { requireTenantRow } from '../server/src/tenants/get-tenant.ts';
+
+/** High enough that no benchmark run can reach it: a 429 would be measured as a failure. */
+const BENCH_RATE_LIMIT_PER_MINUTE = 10_000_000;
+
+type Stop = () => Promise<unknown>;
+
+/**
+ * Everything the benchmark starts, stopped in reverse order of starting. A failing
+ * stop step is reported and the remaining ones still run.
+ */
+export class Stops {
+  private readonly steps: { name: string; stop: Stop }[] = [];
+  private stopping: Promise<void> | undefined;
+
+  push(name: string, stop: Stop): void {
+    this.steps.push({ name, stop });
+  }
+
+  stopAll(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      for (const { name, stop } of this.steps.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          console.error(`bench: error while stopping ${name}:`, error instanceof Error ? error.message : error);
+        }
+      }
+    })());
+  }
+}
+
+export interface Infrastructure {
+  /** A URL with rights to create databases. */
+  adminDatabaseUrl: string;
+  redisUrl: string;
+  embedded: { postgres: boolean; redis: boolean };
+}
+
+/**
+ * Real PostgreSQL and Redis, as the test global setup gets them: throwaway embedded
+ * servers, or the ones named by BENCH_DATABASE_URL / BENCH_REDIS_URL.
+ */
+export async function startInfrastructure(logger: Logger, stops: Stops): Promise<Infrastructure> {
+  let adminDatabaseUrl = process.env.BENCH_DATABASE_URL || undefined;
+  const embeddedPostgres = !adminDatabaseUrl;
+  if (!adminDatabaseUrl) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cx-bench-pg-'));
+    stops.push('temporary PostgreSQL folder', () => rm(dir, { recursive: true, force: true }));
+    await chmod(dir, 0o755); // as root, postgres runs as the "postgres" user and must enter it
+    const postgres = await startEmbeddedPostgres({ dir: path.join(dir, 'data'), database: 'postgres', logger });
+    stops.push('embedded PostgreSQL', () => postgres.stop());
+    adminDatabaseUrl = postgres.url;
+  }
+  let redisUrl = process.env.BENCH_REDIS_URL || undefined;
+  const embeddedRedis = !redisUrl;
+  if (!redisUrl) {
+    const redis = await startEmbeddedRedis({ logger });
+    stops.push('embedded Redis', () => redis.stop());
+    redisUrl = redis.url;
+  }
+  return { adminDatabaseUrl, redisUrl, embedded: { postgres: embeddedPostgres, redis: embeddedRedis } };
+}
+
+function databaseUrl(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export interface BenchApp {
+  baseUrl: string;
+  tenantSlug: string;
+  /** A tenant API key (admin scope) for the authenticated scenarios. */
+  tenantKey: string;
+}
+
+/**
+ * A fresh migrated database, a private Redis key prefix and the real app on an
+ * ephemeral loopback port, assembled as test/support/test-system.ts does.
+ */
+export async function startCoalitionApp(infra: Infrastructure, logger: Logger, stops: Stops): Promise<BenchApp> {
+  const runId = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 8)();
+  const databaseName = `cx_bench_${runId}`;
+
+  const admin = new pg.Client({ connectionString: infra.adminDatabaseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${databaseName}`);
+  } finally {
+    await admin.end();
+  }
+  stops.push(`database ${databaseName}`, async () => {
+    const cleanup = new pg.Client({ connectionString: infra.adminDatabaseUrl });
+    await cleanup.connect();
+    try {
+      await cleanup.query(`drop database if exists ${databaseName} with (force)`);
+    } finally {
+      await cleanup.end();
+    }
+  });
+
+  const parsed = configFromEnv(
+    parseEnv({
+      DATABASE_URL: databaseUrl(infra.adminDatabaseUrl, databaseName),
+      REDIS_URL: infra.redisUrl,
+      QUEUE_PREFIX: `cxb_${runId}`,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+    }),
+  ) as ResolvedConfig;
+  // The environment schema caps rate limits at 1,000,000/min; the benchmark sets them directly.
+  const config: ResolvedConfig = {
+    ...parsed,
+    rateLimits: { perKeyPerMinute: BENCH_RATE_LIMIT_PER_MINUTE, perIpPerMinute: BENCH_RATE_LIMIT_PER_MINUTE },
+  };
+
+  const db = createDatabase({ url: config.databaseUrl, poolMax: config.dbPoolMax });
+  stops.push('database pool', () => db.destroy());
+  await migrateCoalition(db);
+
+  const redis = await connectApiRedis(config.redisUrl);
+  stops.push('Redis connection', () => redis.quit());
+  const rateLimits = new RateLimits(redis, {
+    keyPrefix: config.queuePrefix,
+    perKeyPerMinute: config.rateLimits.perKeyPerMinute,
+    perIpPerMinute: config.rateLimits.perIpPerMinute,
+  });
+  const services: AppServices = { config, db, redis, logger, rateLimits };
+
+  const tenant = await createTenant(
+    db,
+    { slug: `bench-${runId}`, displayName: 'Benchmark Retailer', roles: ['issuer', 'partner'], timezone: 'Europe/Moscow', currency: 'RUB', rateLimitPerMinute: null },
+    'bench',
+  );
+  const row = await requireTenantRow(db, tenant.slug);
+  const { secret } = await createTenantApiKey(db, { tenant: row, name: 'bench key', scopes: ['admin'], actor: 'bench' });
+
+  const state: HttpAppState = { shuttingDown: false };
+  const server = await startHttpServer(createHttpApp(services, state), {
+    host: '127.0.0.1',
+    port: 0,
+    shutdownTimeoutMs: 5_000,
+    logger,
+    state,
+  });
+  stops.push('Coalition Exchange HTTP server', () => server.close());
+  return { baseUrl: server.url, tenantSlug: tenant.slug, tenantKey: secret };
+}
+
+/** The baseline: a plain Express 5 app with one JSON handler, nothing else. */
+export async function startBareExpress(stops: Stops): Promise<string> {
+  const app = express();
+  app.get('/bare', (_req, res) => {
+    res.json({ ok: true });
+  });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  stops.push('bare Express server', async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  });
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}

@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../server/src/errors/error-codes.ts';
+import { operatorKey } from './support/factories.ts';
+import { request, trpcCall } from './support/http-client.ts';
+import { startTestSystem, type TestSystem } from './support/test-system.ts';
+import { coalitionDb } from '../server/src/db/database.ts';
+
+let system: TestSystem;
+let operator: string;
+
+beforeAll(async () => {
+  system = await startTestSystem({ BODY_LIMIT_BYTES: '4096' });
+  operator = await operatorKey(system.services);
+});
+afterAll(() => system.stop());
+
+const validTenant = { slug: 'north-market', displayName: 'North Market', roles: ['issuer'], timezone: 'Europe/Berlin', currency: 'EUR' };
+
+async function tenantCount(): Promise<number> {
+  const row = await coalitionDb(system.services.db).selectFrom('tenants').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+describe('error bodies', () => {
+  it('gives REST and tRPC clients the same { code, message, details, requestId }', async () => {
+    const body = { ...validTenant, slug: 'Not A Slug', currency: 'rub' };
+    const rest = await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, body });
+    const trpc = await trpcCall(system.baseUrl, 'mutation', 'operator.tenants.create', body, operator);
+    expect(rest.status).toBe(400);
+    expect(trpc.status).toBe(400);
+    expect(Object.keys(rest.body).sort()).toEqual(['code', 'details', 'message', 'requestId']);
+    expect(rest.body.code).toBe('VALIDATION_FAILED');
+    expect(rest.body.details.issues.map((issue: { path: string }) => issue.path)).toEqual(['slug', 'currency']);
+    expect(rest.body.message).toContain('currency: must be an ISO 4217 currency code');
+    expect(rest.headers.get('x-request-id')).toBe(rest.body.requestId);
+    const data = trpc.body.error.data;
+    expect({ code: data.code, message: data.message, details: data.details }).toEqual({ code: rest.body.code, message: rest.body.message, details: rest.body.details });
+    expect(data.httpStatus).toBe(400);
+  });
+
+  it('changes nothing when input is rejected', async () => {
+    const before = await tenantCount();
+    const res = await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, body: { ...validTenant, timezone: 'Moon/Base' } });
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(await tenantCount()).toBe(before);
+  });
+
+  it('refuses a duplicate slug with 409 TENANT_SLUG_TAKEN, also under concurrent creates', async () => {
+    const body = { ...validTenant, slug: 'race-market' };
+    const results = await Promise.all([1, 2, 3, 4].map(() => request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, body })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409, 409]);
+    expect(results.filter((r) => r.status === 409).every((r) => r.body.code === 'TENANT_SLUG_TAKEN')).toBe(true);
+  });
+
+  it('answers an unknown tenant slug with 404 TENANT_NOT_FOUND', async () => {
+    const res = await request(system.baseUrl, 'GET', '/api/v1/operator/tenants/no-such-shop', { key: operator });
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ code: 'TENANT_NOT_FOUND', details: { slug: 'no-such-shop' } });
+  });
+
+  it('rejects malformed JSON with MALFORMED_JSON', async () => {
+    const res = await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, rawBody: '{"slug": ' });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('MALFORMED_JSON');
+  });
+
+  it('rejects a non-JSON body with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    const res = await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, rawBody: 'slug=x', headers: { 'content-type': 'text/plain' } });
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it.each(['REST', 'tRPC'])('rejects a body over BODY_LIMIT_BYTES with 413 PAYLOAD_TOO_LARGE over %s', async (face) => {
+    const body = { ...validTenant, displayName: 'x'.repeat(10_000) };
+    const res =
+      face === 'REST'
+        ? await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, body })
+        : await trpcCall(system.baseUrl, 'mutation', 'operator.tenants.create', body, operator);
+    expect(res.status).toBe(413);
+    expect(face === 'REST' ? res.body.code : res.body.error.data.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers unknown routes with 404 ROUTE_NOT_FOUND on every face', async () => {
+    for (const path of ['/api/v1/nothing-here', '/nothing', '/trpc/nothing.here']) {
+      const res = await request(system.baseUrl, 'GET', path);
+      expect(res.status, path).toBe(404);
+      expect(path.startsWith('/trpc') ? res.body.error.data.code : res.body.code, path).toBe('ROUTE_NOT_FOUND');
+    }
+  });
+
+  it('turns an unexpected failure into 500 INTERNAL_ERROR without leaking internals', async () => {
+    // A real fault: the registry table disappears under the running server.
+    await system.services.db.schema.withSchema('coalition').alterTable('tenants').renameTo('tenants_moved').execute();
+    try {
+      const res = await request(system.baseUrl, 'GET', '/api/v1/operator/tenants', { key: operator });
+      expect(res.status).toBe(500);
+      expect(res.body.code).toBe('INTERNAL_ERROR');
+      expect(JSON.stringify(res.body)).not.toMatch(/tenants|relation|select|stack/i);
+      expect(system.logLines.some((line) => line.includes('unhandled error') && line.includes(res.body.requestId))).toBe(true);
+    } finally {
+      await system.services.db.schema.withSchema('coalition').alterTable('tenants_moved').renameTo('tenants').execute();
+    }
+  });
+
+  it('documents every error code in docs/errors.md', async () => {
+    const catalog = await readFile(new URL('../docs/errors.md', import.meta.url), 'utf8');
+    for (const code of Object.keys(ERROR_CODES)) expect(catalog, code).toContain(`\`${code}\``);
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('is served at /api/openapi.json as OpenAPI 3.1 with every REST operation and its access rules', async () => {
+    const res = await request(system.baseUrl, 'GET', '/api/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toMatch(/^3\.1/);
+    expect(res.body.servers).toEqual([{ url: '/api' }]);
+    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/me', '/v1/api-keys', '/v1/operator/tenants/{slug}']));
+    const create = res.body.paths['/v1/api-keys'].post;
+    expect(create['x-access']).toBe('tenant');
+    expect(create['x-required-scopes']).toEqual(['admin']);
+    expect(res.body.components.schemas.Error.properties.code.enum).toEqual(Object.keys(ERROR_CODES));
+  });
+});
+
+describe('health', () => {
+  it('reports liveness and readiness of Postgres and Redis', async () => {
+    expect((await request(system.baseUrl, 'GET', '/healthz')).body.status).toBe('ok');
+    const ready = await request(system.baseUrl, 'GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'up', redis: 'up' } });
+  });
+
+  it('answers 503 naming the service that is down', async () => {
+    // A port that accepts nothing: bind one, then close it.
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const down = await startTestSystem({ REDIS_URL: `redis://127.0.0.1:${port}` }).catch((error: Error) => error);
+    // The API refuses to start without Redis rather than serving half-working.
+    expect(down).toBeInstanceOf(Error);
+
+    await system.services.redis.disconnect();
+    try {
+      const ready = await request(system.baseUrl, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toEqual({ status: 'unavailable', checks: { postgres: 'up', redis: 'down' } });
+    } finally {
+      await system.services.redis.connect();
+    }
+    expect((await request(system.baseUrl, 'GET', '/readyz')).status).toBe(200);
+  });
+});
