@@ -2,24 +2,60 @@
 import autocannon from 'autocannon';
 import { assertLoopback, type LoadJob, type LoadSummary, type WorkerReply, type WorkerRequest } from './load-generator.ts';
 
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * autocannon's own latency percentiles are whole milliseconds, which reads as "0 ms"
+ * for anything sub-millisecond. Its per-response times (hrtime, fractional ms) are kept
+ * here instead, for the same responses it counts: 2xx only.
+ */
+class LatencyRecorder {
+  private values = new Float64Array(1 << 16);
+  private count = 0;
+
+  record(ms: number): void {
+    if (this.count === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.count++] = ms;
+  }
+
+  summary(): { p50: number; p99: number; average: number } {
+    const sorted = this.values.slice(0, this.count).sort();
+    let total = 0;
+    for (const value of sorted) total += value;
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), average: this.count ? total / this.count : 0 };
+  }
+}
+
 async function runJob(job: LoadJob): Promise<LoadSummary> {
   assertLoopback(job.url);
-  const result = await autocannon({
-    url: job.url,
-    connections: job.connections,
-    duration: job.durationSeconds,
-    pipelining: 1,
-    headers: job.headers,
+  const latencies = new LatencyRecorder();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      { url: job.url, connections: job.connections, duration: job.durationSeconds, pipelining: 1, headers: job.headers },
+      (error: unknown, result: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)),
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.record(responseTimeMs);
+    });
   });
   const statusCodes: Record<string, number> = {};
   for (const [status, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[status] = stats.count ?? 0;
+  const latency = latencies.summary();
   return {
     durationSeconds: result.duration,
     requestsTotal: result.requests.total,
     requestsPerSecondAverage: result.requests.average,
-    latencyP50Ms: result.latency.p50,
-    latencyP99Ms: result.latency.p99,
-    latencyAverageMs: result.latency.average,
+    latencyP50Ms: latency.p50,
+    latencyP99Ms: latency.p99,
+    latencyAverageMs: latency.average,
     count2xx: result['2xx'],
     non2xx: result.non2xx,
     errors: result.errors,

@@ -80,7 +80,7 @@ function restCall(path: string, input: unknown, key: string): Promise<ApiRespons
     return encodeURIComponent(value);
   });
   if (method === 'GET') {
-    const query = new URLSearchParams(Object.entries(rest).map(([k, v]) => [k, String(v)])).toString();
+    const query = new URLSearchParams(Object.entries(rest).map(([k, v]): [string, string] => [k, String(v)])).toString();
     return request(system.baseUrl, 'GET', `/api${url}${query ? `?${query}` : ''}`, { key });
   }
   return request(system.baseUrl, method, `/api${url}`, { key, body: rest });

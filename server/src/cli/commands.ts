@@ -1,0 +1,162 @@
+import { InvalidArgumentError } from 'commander';
+import { listOperatorApiKeys } from '../auth/api-key.queries.ts';
+import { toApiKey } from '../auth/api-key.ts';
+import { createOperatorApiKey, createTenantApiKey } from '../auth/create-api-key.ts';
+import { listApiKeys } from '../auth/list-api-keys.ts';
+import { revokeAnyApiKey } from '../auth/revoke-api-key.ts';
+import type { TenantScope } from '../auth/scopes.ts';
+import { loadConfig, type Config } from '../config/config.ts';
+import { coalitionDb, type Database } from '../db/database.ts';
+import { migrateAll } from '../db/migrate.ts';
+import { createLogger, type Logger } from '../logging/logger.ts';
+import { createTenant } from '../tenants/create-tenant.ts';
+import { listTenants, requireTenantRow } from '../tenants/get-tenant.ts';
+import type { Tenant } from '../tenants/tenant.ts';
+import { openDatabase, startSystem, type SystemOptions } from '../system/start-system.ts';
+
+// The command bodies, imported only when a command runs: `--help` and argument errors
+// answer without loading the server.
+
+const CLI_ACTOR = 'cli';
+
+function loadRuntime(): { config: Config; logger: Logger } {
+  const config = loadConfig();
+  // Logs go to stderr so command output on stdout stays clean for scripts.
+  const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
+  return { config, logger };
+}
+
+async function withDatabase<T>(work: (db: Database, logger: Logger) => Promise<T>): Promise<T> {
+  const { config, logger } = loadRuntime();
+  const { db, close } = await openDatabase(config, logger);
+  try {
+    return await work(db, logger);
+  } finally {
+    await close();
+  }
+}
+
+function print(value: unknown, asJson: boolean, human: () => string): void {
+  process.stdout.write(`${asJson ? JSON.stringify(value, null, 2) : human()}\n`);
+}
+
+export async function runServices(mode: 'start' | 'serve' | 'worker'): Promise<void> {
+  const { config, logger } = loadRuntime();
+  const options: SystemOptions = {
+    start: { api: true, workers: true, migrate: true },
+    serve: { api: true, workers: false, migrate: false },
+    worker: { api: false, workers: true, migrate: false },
+  }[mode];
+  const system = await startSystem(config, logger, options);
+
+  if (mode === 'start') {
+    const { secret } = await createOperatorApiKey(system.services.db, { name: `coalition start ${new Date().toISOString()}`, actor: CLI_ACTOR });
+    const lines = [
+      '',
+      'Coalition Exchange is running.',
+      `  API (REST)      ${system.apiUrl}/api   (OpenAPI: ${system.apiUrl}/api/openapi.json)`,
+      `  API (tRPC)      ${system.apiUrl}/trpc`,
+      `  Health          ${system.apiUrl}/healthz   ${system.apiUrl}/readyz`,
+      `  PostgreSQL      ${system.embedded.postgres ? `embedded, data in ${config.dataDir}/postgres` : 'DATABASE_URL'}`,
+      `  Redis           ${system.embedded.redis ? 'embedded' : 'REDIS_URL'}`,
+      '',
+      `  Operator key (shown once): ${secret}`,
+      '',
+      `  Try: curl -H "Authorization: Bearer ${secret.slice(0, 10)}…" ${system.apiUrl}/api/v1/me`,
+      '  Stop with Ctrl-C.',
+      '',
+    ];
+    // Printed to the terminal only, never through the logger.
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+    system.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+
+export function migrateCommand(): Promise<void> {
+  return withDatabase(async (db, logger) => {
+    const result = await migrateAll(db, logger);
+    const applied = result.coalition.length + result.tenants.reduce((sum, tenant) => sum + tenant.applied.length, 0);
+    process.stdout.write(`Migrated: coalition schema and ${result.tenants.length} tenant schema(s) up to date; ${applied} migration(s) applied.\n`);
+  });
+}
+
+export function tenantCreateCommand(options: { slug: string; name: string; roles: ('issuer' | 'partner')[]; timezone: string; currency: string; json?: boolean }) {
+  return withDatabase(async (db) => {
+    const created = await createTenant(
+      db,
+      { slug: options.slug, displayName: options.name, roles: options.roles, timezone: options.timezone, currency: options.currency },
+      CLI_ACTOR,
+    );
+    print(created, Boolean(options.json), () => `Created tenant ${created.slug} (${created.roles.join(', ')}), schema version ${created.schemaVersion}.`);
+  });
+}
+
+export function tenantListCommand(options: { json?: boolean }) {
+  return withDatabase(async (db) => {
+    const tenants: Tenant[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listTenants(db, { limit: 500, cursor });
+      tenants.push(...page.tenants);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    print(tenants, Boolean(options.json), () =>
+      tenants.length
+        ? tenants
+            .map((t) => `${t.slug.padEnd(32)} ${t.status.padEnd(9)} ${t.roles.join(',').padEnd(15)} ${t.currency} ${t.timezone.padEnd(20)} ${t.schemaVersion ?? '-'}`)
+            .join('\n')
+        : 'No tenants yet. Create one with: coalition tenant create --help',
+    );
+  });
+}
+
+export function keyCreateCommand(options: { tenant?: string; operator?: boolean; name: string; scopes?: TenantScope[]; json?: boolean }) {
+  if (Boolean(options.tenant) === Boolean(options.operator)) throw new InvalidArgumentError('give exactly one of --tenant <slug> or --operator');
+  if (options.tenant && !options.scopes?.length) throw new InvalidArgumentError('--scopes is required for a tenant key');
+  return withDatabase(async (db) => {
+    const created = options.tenant
+      ? await createTenantApiKey(db, { tenant: await requireTenantRow(db, options.tenant), name: options.name, scopes: options.scopes ?? [], actor: CLI_ACTOR })
+      : await createOperatorApiKey(db, { name: options.name, actor: CLI_ACTOR });
+    print(created, Boolean(options.json), () => `Created key ${created.apiKey.id} (${created.apiKey.scopes.join(', ')}). Store it now; it is not shown again:\n${created.secret}`);
+  });
+}
+
+export function keyListCommand(options: { tenant?: string; operator?: boolean; json?: boolean }) {
+  if (Boolean(options.tenant) === Boolean(options.operator)) throw new InvalidArgumentError('give exactly one of --tenant <slug> or --operator');
+  return withDatabase(async (db) => {
+    const keys = options.tenant ? await listApiKeys(db, (await requireTenantRow(db, options.tenant)).id) : (await listOperatorApiKeys(coalitionDb(db))).map(toApiKey);
+    print(keys, Boolean(options.json), () =>
+      keys.map((k) => `${k.prefix.padEnd(24)} ${(k.revokedAt ? 'revoked' : 'active').padEnd(8)} ${k.scopes.join(',').padEnd(40)} ${k.name}`).join('\n') || 'No keys.',
+    );
+  });
+}
+
+export function keyRevokeCommand(keyId: string, options: { json?: boolean }) {
+  if (!/^[0-9A-Za-z]{16}$/.test(keyId)) throw new InvalidArgumentError('a key id is the 16 letters and digits after cx_live_ or cx_op_');
+  return withDatabase(async (db) => {
+    const revoked = await revokeAnyApiKey(db, { keyId, actor: CLI_ACTOR });
+    print(revoked, Boolean(options.json), () => `Revoked key ${revoked.id}.`);
+  });
+}
