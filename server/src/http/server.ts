@@ -34,10 +34,11 @@ export async function startHttpServer(
 
   let closing: Promise<void> | undefined;
   const close = () =>
-    (closing ??= new Promise<void>((resolve) => {
+    (closing ??= (async () => {
       options.state.shuttingDown = true;
+      // close() stops listening at once; its callback does not wait for requests in
+      // progress, so draining is tracked separately with the in-flight count.
       const closed = new Promise<void>((done) => server.close(() => done()));
-      // Keep-alive connections with no request in progress would hold close() open.
       server.closeIdleConnections();
       const drained = new Promise<void>((done) => {
         if (inFlight === 0) done();
@@ -46,13 +47,14 @@ export async function startHttpServer(
       const timer = setTimeout(() => {
         options.logger.warn({ inFlight }, 'shutdown timeout: closing connections with requests still in flight');
         server.closeAllConnections();
+        onDrained?.();
       }, options.shutdownTimeoutMs);
-      void drained.then(() => server.closeAllConnections());
-      void closed.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    }));
+      await drained;
+      clearTimeout(timer);
+      // Keep-alive connections that served the last requests are idle now.
+      server.closeAllConnections();
+      await closed;
+    })());
 
   return { url: `http://${host}:${address.port}`, close };
 }

