@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from './support/http-client.ts';
+import { startCoalition } from './support/process.ts';
+
+let dataRoot: string;
+
+beforeAll(async () => {
+  dataRoot = await mkdtemp(path.join(os.tmpdir(), 'cx-start-'));
+  await chmod(dataRoot, 0o755); // as root, embedded PostgreSQL runs as "postgres" and must enter it
+});
+afterAll(() => rm(dataRoot, { recursive: true, force: true }));
+
+/** What `npm start` runs, on a machine with no DATABASE_URL or REDIS_URL. */
+function startEmbedded() {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: path.join(dataRoot, 'data'), PORT: '0' };
+  delete env.DATABASE_URL;
+  delete env.REDIS_URL;
+  return startCoalition(['start'], env);
+}
+
+describe('coalition start with no configuration', () => {
+  it('starts embedded PostgreSQL and Redis, migrates, serves, prints an operator key, and keeps data across restarts', async () => {
+    const first = startEmbedded();
+    const [, apiUrl] = await first.waitFor(/API \(REST\)\s+(http:\/\/127\.0\.0\.1:\d+)\/api/, 60_000);
+    const [, key] = await first.waitFor(/Operator key \(shown once\): (cx_op_\w+)/);
+    expect(first.output()).toContain('PostgreSQL      embedded');
+
+    const ready = await request(apiUrl!, 'GET', '/readyz');
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'up', redis: 'up' } });
+    const created = await request(apiUrl!, 'POST', '/api/v1/operator/tenants', {
+      key,
+      body: { slug: 'first-boot', displayName: 'First Boot', roles: ['issuer'], timezone: 'UTC', currency: 'EUR' },
+    });
+    expect(created.status).toBe(200);
+    // The printed key is never written to the logs.
+    expect(first.output().split(key!).length).toBe(2);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // Stopping the process stopped the embedded PostgreSQL.
+    expect(existsSync(path.join(dataRoot, 'data', 'postgres', 'postmaster.pid'))).toBe(false);
+
+    const second = startEmbedded();
+    const [, secondUrl] = await second.waitFor(/API \(REST\)\s+(http:\/\/127\.0\.0\.1:\d+)\/api/, 60_000);
+    const [, secondKey] = await second.waitFor(/Operator key \(shown once\): (cx_op_\w+)/);
+    expect(secondKey).not.toBe(key);
+    const tenant = await request(secondUrl!, 'GET', '/api/v1/operator/tenants/first-boot', { key: secondKey });
+    expect(tenant.body).toMatchObject({ slug: 'first-boot', schemaVersion: '0001_audit_events' });
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  });
+});
