@@ -10,5 +10,6 @@ export default defineConfig({
     // Each file gets its own database and queue prefix (test/support/test-system.ts),
     // so files run in parallel without seeing each other's data.
     fileParallelism: true,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

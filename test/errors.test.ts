@@ -16,6 +16,16 @@ beforeAll(async () => {
 });
 afterAll(() => system.stop());
 
+/** A port that accepts nothing: bound, then closed. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 const validTenant = { slug: 'north-market', displayName: 'North Market', roles: ['issuer'], timezone: 'Europe/Berlin', currency: 'EUR' };
 
 async function tenantCount(): Promise<number> {
@@ -90,6 +100,42 @@ describe('error bodies', () => {
     }
   });
 
+  it('answers a known path with the wrong method with 405 METHOD_NOT_ALLOWED and an Allow header', async () => {
+    const rest = await request(system.baseUrl, 'DELETE', '/api/v1/operator/tenants/some-shop', { key: operator });
+    expect(rest.status).toBe(405);
+    expect(rest.headers.get('allow')).toBe('GET, PATCH');
+    expect(rest.body).toMatchObject({ code: 'METHOD_NOT_ALLOWED', details: { allowed: ['GET', 'PATCH'] } });
+    const trpc = await request(system.baseUrl, 'GET', '/trpc/operator.tenants.create', { key: operator });
+    expect(trpc.status).toBe(405);
+    expect(trpc.body.error.data.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('rejects malformed JSON on the tRPC face with MALFORMED_JSON too', async () => {
+    const res = await request(system.baseUrl, 'POST', '/trpc/operator.tenants.create', { key: operator, rawBody: '{"slug": ' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.data.code).toBe('MALFORMED_JSON');
+  });
+
+  it("gives tRPC clients the JSON-RPC code of the reason's tRPC code", async () => {
+    const res = await trpcCall(system.baseUrl, 'query', 'operator.tenants.get', { slug: 'missing-shop' }, operator);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe(-32004); // NOT_FOUND
+    expect(res.body.error.data.code).toBe('TENANT_NOT_FOUND');
+  });
+
+  it('answers 503 SERVICE_UNAVAILABLE when PostgreSQL cannot be reached', async () => {
+    const port = await closedPort();
+    const cut = await startTestSystem({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/gone` });
+    try {
+      const res = await request(cut.baseUrl, 'GET', '/api/v1/me', { key: operator });
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+      expect(res.body.message).toMatch(/Retry/);
+    } finally {
+      await cut.stop();
+    }
+  });
+
   it('turns an unexpected failure into 500 INTERNAL_ERROR without leaking internals', async () => {
     // A real fault: the registry table disappears under the running server.
     await system.services.db.schema.withSchema('coalition').alterTable('tenants').renameTo('tenants_moved').execute();
@@ -133,13 +179,7 @@ describe('health', () => {
   });
 
   it('answers 503 naming the service that is down', async () => {
-    // A port that accepts nothing: bind one, then close it.
-    const port = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as net.AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
+    const port = await closedPort();
     const down = await startTestSystem({ REDIS_URL: `redis://127.0.0.1:${port}` }).catch((error: Error) => error);
     // The API refuses to start without Redis rather than serving half-working.
     expect(down).toBeInstanceOf(Error);

@@ -19,7 +19,7 @@ describe('structured logs', () => {
     const res = await request(system.baseUrl, 'GET', '/api/v1/version', { headers: { 'x-request-id': 'pos-7-req-0001' } });
     expect(res.headers.get('x-request-id')).toBe('pos-7-req-0001');
     const line = system.logLines.map((l) => JSON.parse(l)).find((entry) => entry.requestId === 'pos-7-req-0001');
-    expect(line).toMatchObject({ level: 'info', method: 'GET', path: '/v1/version', status: 200 });
+    expect(line).toMatchObject({ level: 'info', method: 'GET', path: '/api/v1/version', status: 200 });
   });
 
   it('replace a malformed incoming request id instead of logging it', async () => {

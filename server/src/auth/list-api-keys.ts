@@ -1,5 +1,5 @@
 import { coalitionDb, type Database } from '../db/database.ts';
-import { findTenantApiKey, listTenantApiKeys } from './api-key.queries.ts';
+import { findTenantApiKey, listOperatorApiKeys, listTenantApiKeys } from './api-key.queries.ts';
 import { toApiKey, type ApiKey } from './api-key.ts';
 import { apiKeyNotFound } from './revoke-api-key.ts';
 
@@ -11,4 +11,8 @@ export async function getApiKey(db: Database, tenantId: string, keyId: string): 
   const row = await findTenantApiKey(coalitionDb(db), tenantId, keyId);
   if (!row) throw apiKeyNotFound(keyId);
   return toApiKey(row);
+}
+
+export async function listOperatorKeys(db: Database): Promise<ApiKey[]> {
+  return (await listOperatorApiKeys(coalitionDb(db))).map(toApiKey);
 }

@@ -1,12 +1,11 @@
 import { InvalidArgumentError } from 'commander';
-import { listOperatorApiKeys } from '../auth/api-key.queries.ts';
-import { toApiKey } from '../auth/api-key.ts';
 import { createOperatorApiKey, createTenantApiKey } from '../auth/create-api-key.ts';
-import { listApiKeys } from '../auth/list-api-keys.ts';
+import { listApiKeys, listOperatorKeys } from '../auth/list-api-keys.ts';
 import { revokeAnyApiKey } from '../auth/revoke-api-key.ts';
 import type { TenantScope } from '../auth/scopes.ts';
 import { loadConfig, type Config } from '../config/config.ts';
-import { coalitionDb, type Database } from '../db/database.ts';
+import { ConfigError } from '../config/env.ts';
+import type { Database } from '../db/database.ts';
 import { migrateAll } from '../db/migrate.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { createTenant } from '../tenants/create-tenant.ts';
@@ -19,10 +18,13 @@ import { openDatabase, startSystem, type SystemOptions } from '../system/start-s
 
 const CLI_ACTOR = 'cli';
 
-function loadRuntime(): { config: Config; logger: Logger } {
+/**
+ * Long-running commands log JSON to stdout, where process supervisors collect it.
+ * One-off commands log to stderr, so their output on stdout stays clean for scripts.
+ */
+function loadRuntime(logTo: 'stdout' | 'stderr' = 'stderr'): { config: Config; logger: Logger } {
   const config = loadConfig();
-  // Logs go to stderr so command output on stdout stays clean for scripts.
-  const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
+  const logger = createLogger({ level: config.logLevel, destination: logTo === 'stderr' ? (process.stderr as never) : undefined });
   return { config, logger };
 }
 
@@ -41,7 +43,12 @@ function print(value: unknown, asJson: boolean, human: () => string): void {
 }
 
 export async function runServices(mode: 'start' | 'serve' | 'worker'): Promise<void> {
-  const { config, logger } = loadRuntime();
+  const { config, logger } = loadRuntime('stdout');
+  if (mode !== 'start' && (!config.databaseUrl || !config.redisUrl)) {
+    // Separate processes must share one PostgreSQL and one Redis; embedded servers are
+    // private to the process that starts them.
+    throw new ConfigError(`"coalition ${mode}" needs DATABASE_URL and REDIS_URL. For everything in one process on embedded servers, run "coalition start".`);
+  }
   const options: SystemOptions = {
     start: { api: true, workers: true, migrate: true },
     serve: { api: true, workers: false, migrate: false },
@@ -146,7 +153,7 @@ export function keyCreateCommand(options: { tenant?: string; operator?: boolean;
 export function keyListCommand(options: { tenant?: string; operator?: boolean; json?: boolean }) {
   if (Boolean(options.tenant) === Boolean(options.operator)) throw new InvalidArgumentError('give exactly one of --tenant <slug> or --operator');
   return withDatabase(async (db) => {
-    const keys = options.tenant ? await listApiKeys(db, (await requireTenantRow(db, options.tenant)).id) : (await listOperatorApiKeys(coalitionDb(db))).map(toApiKey);
+    const keys = options.tenant ? await listApiKeys(db, (await requireTenantRow(db, options.tenant)).id) : await listOperatorKeys(db);
     print(keys, Boolean(options.json), () =>
       keys.map((k) => `${k.prefix.padEnd(24)} ${(k.revokedAt ? 'revoked' : 'active').padEnd(8)} ${k.scopes.join(',').padEnd(40)} ${k.name}`).join('\n') || 'No keys.',
     );

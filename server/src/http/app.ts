@@ -7,7 +7,7 @@ import type { AppServices } from '../system/services.ts';
 import { appRouter } from '../trpc/app-router.ts';
 import { createContextFactory } from '../trpc/context.ts';
 import { toAppError } from '../trpc/to-app-error.ts';
-import { buildOpenApiDocument } from './openapi.ts';
+import { buildOpenApiDocument, restRouteTable } from './openapi.ts';
 import { requestLogging } from './request-logging.ts';
 import { emptyBodyIsEmptyJson, restErrorBodies } from './rest-errors.ts';
 import { packageVersion } from '../system/package-info.ts';
@@ -55,6 +55,15 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
     } catch (error) {
       next(error);
     }
+  });
+
+  const restRoutes = restRouteTable(appRouter);
+  app.use('/api', (req, res, next) => {
+    const routes = restRoutes.filter((route) => route.pattern.test(req.path));
+    if (routes.length === 0 || routes.some((route) => route.method === req.method)) return next();
+    const allowed = routes.map((route) => route.method);
+    res.setHeader('Allow', allowed.join(', '));
+    res.status(405).json(toErrorBody(new AppError('METHOD_NOT_ALLOWED', `${req.method} is not supported here; use ${allowed.join(' or ')}.`, { allowed }), req.requestId));
   });
 
   app.use(

@@ -63,3 +63,16 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, version: string): Op
   }
   return document;
 }
+
+/**
+ * REST paths and the methods they accept, for answering a known path called with the
+ * wrong method with 405 and an Allow header instead of a bare 404.
+ */
+export function restRouteTable(router: AnyTRPCRouter): { pattern: RegExp; method: string }[] {
+  return proceduresOf(router).flatMap(([, procedure]) => {
+    const openapi = (procedure._def.meta as ProcedureMeta | undefined)?.openapi;
+    if (!openapi) return [];
+    const pattern = new RegExp(`^${openapi.path.replace(/\{\w+\}/g, '[^/]+')}/?$`);
+    return [{ pattern, method: openapi.method }];
+  });
+}

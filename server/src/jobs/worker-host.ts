@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from '../logging/logger.ts';
 import { createWorkerRedis } from '../redis/redis.ts';
 import type { JobDefinition } from './job-definition.ts';
@@ -29,8 +29,11 @@ export async function startWorkerHost(options: {
       queue,
       async (job) => {
         const definition = definitions.find((candidate) => candidate.name === job.name);
-        if (!definition) throw new Error(`No handler for job ${job.name} on queue ${queue}`);
-        await definition.handle(definition.payload.parse(job.data), { logger: options.logger.child({ queue, job: job.name, jobId: job.id }) });
+        if (!definition) throw new UnrecoverableError(`No handler for job ${job.name} on queue ${queue}`);
+        const payload = definition.payload.safeParse(job.data);
+        // Retrying cannot fix a malformed payload: fail it for good, visibly.
+        if (!payload.success) throw new UnrecoverableError(`Invalid payload for job ${job.name}: ${payload.error.message}`);
+        await definition.handle(payload.data, { logger: options.logger.child({ queue, job: job.name, jobId: job.id }) });
       },
       { connection, prefix: options.prefix, concurrency: options.concurrency ?? 4 },
     );

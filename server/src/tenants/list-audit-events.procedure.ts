@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tenantProcedure } from '../trpc/trpc.ts';
-import { listAuditEventsPage } from './audit.queries.ts';
+import { listAuditEvents } from './list-audit-events.ts';
 
 const auditEventOutput = z.object({
   id: z.string(),
@@ -24,19 +24,4 @@ export const listAuditEventsProcedure = tenantProcedure
     }),
   )
   .output(z.object({ events: z.array(auditEventOutput), nextCursor: z.string().nullable() }))
-  .query(async ({ ctx, input }) => {
-    const rows = await listAuditEventsPage(ctx.tenant.db, { limit: input.limit + 1, beforeId: input.cursor });
-    const page = rows.slice(0, input.limit);
-    return {
-      events: page.map((row) => ({
-        id: row.id,
-        occurredAt: row.occurred_at.toISOString(),
-        actor: row.actor,
-        action: row.action,
-        subjectType: row.subject_type,
-        subjectId: row.subject_id,
-        details: row.details,
-      })),
-      nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null,
-    };
-  });
+  .query(({ ctx, input }) => listAuditEvents(ctx.tenant.db, input));

@@ -19,8 +19,10 @@ function zodIssues(cause: unknown): ZodLikeIssue[] | null {
  */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (isBackingServiceOutage(error)) return serviceUnavailable(error);
   if (!(error instanceof TRPCError)) return internalError(error);
   if (error.cause instanceof AppError) return error.cause;
+  if (error.cause instanceof SyntaxError) return new AppError('MALFORMED_JSON', 'The request body is not valid JSON.');
 
   const issues = zodIssues(error.cause);
   if (issues) {
@@ -44,6 +46,27 @@ export function toAppError(error: unknown): AppError {
     default:
       return internalError(error);
   }
+}
+
+// Connection-level failures: refused, reset, pool checkout timeouts, and the SQLSTATEs
+// of a server that is shutting down or full.
+const OUTAGE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
+const OUTAGE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006']);
+const OUTAGE_MESSAGES = [/timeout exceeded when trying to connect/i, /Connection terminated/i, /Connection is closed/i];
+
+function isBackingServiceOutage(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const candidate = current as { code?: unknown; message?: unknown; errors?: unknown };
+    if (typeof candidate.code === 'string' && (OUTAGE_ERRNOS.has(candidate.code) || OUTAGE_SQLSTATES.has(candidate.code))) return true;
+    if (typeof candidate.message === 'string' && OUTAGE_MESSAGES.some((pattern) => pattern.test(candidate.message as string))) return true;
+    // Node reports a refused dual-stack connect as an AggregateError of per-address errors.
+    if (Array.isArray(candidate.errors) && candidate.errors.some(isBackingServiceOutage)) return true;
+  }
+  return false;
+}
+
+function serviceUnavailable(cause: unknown): AppError {
+  return new AppError('SERVICE_UNAVAILABLE', 'A backing service is unreachable right now. Retry with backoff.', {}, { cause });
 }
 
 function internalError(cause: unknown): AppError {

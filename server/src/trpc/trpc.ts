@@ -1,9 +1,11 @@
 import { initTRPC } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { authenticateApiKey } from '../auth/authenticate-api-key.ts';
 import type { Principal, TenantHandle } from '../auth/principal.ts';
 import { hasScopes, type TenantScope } from '../auth/scopes.ts';
 import { AppError, toErrorBody } from '../errors/app-error.ts';
+import { ERROR_CODES } from '../errors/error-codes.ts';
 import type { RequestContext } from './context.ts';
 import { toAppError } from './to-app-error.ts';
 
@@ -26,7 +28,9 @@ const t = initTRPC
       const appError = toAppError(error);
       return {
         message: appError.message,
-        code: shape.code,
+        // The JSON-RPC code of the reason's tRPC code, so tRPC clients that branch on
+        // error.shape.code (or TRPCClientError.data.code) see the same class of error.
+        code: TRPC_ERROR_CODES_BY_KEY[ERROR_CODES[appError.code].trpc],
         data: { ...toErrorBody(appError, ctx?.requestId), httpStatus: appError.httpStatus, path: shape.data.path },
       };
     },
