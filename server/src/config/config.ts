@@ -2,7 +2,6 @@ import path from 'node:path';
 import { parseEnv, type Env } from './env.ts';
 
 export interface Config {
-  env: Env['NODE_ENV'];
   http: { host: string; port: number; bodyLimitBytes: number; trustProxy: boolean; shutdownTimeoutMs: number };
   /** Absent: start the embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
@@ -17,7 +16,6 @@ export interface Config {
 
 export function configFromEnv(env: Env, cwd = process.cwd()): Config {
   return {
-    env: env.NODE_ENV,
     http: {
       host: env.HOST,
       port: env.PORT,

@@ -26,13 +26,13 @@ const boolean = z
 
 /** Every environment variable the server reads, with its default. README's table mirrors this. */
 export const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: integer(0, 65535).default(3000),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   DATA_DIR: z.string().trim().min(1).default('.data'),
-  DB_POOL_MAX: integer(1, 500).default(10),
+  // `migrate` holds one connection for its lock while migrating on another.
+  DB_POOL_MAX: integer(2, 500).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
   RATE_LIMIT_KEY_PER_MINUTE: integer(1, 1_000_000).default(1200),
