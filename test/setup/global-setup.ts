@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { customAlphabet } from 'nanoid';
 import type { TestProject } from 'vitest/node';
@@ -67,6 +68,12 @@ export default async function setup(project: TestProject) {
     const { rows } = await cleanup.query<{ datname: string }>('select datname from pg_database where datname like $1', [`cx_test_${runId}_%`]);
     for (const { datname } of rows) await cleanup.query(`drop database if exists ${datname} with (force)`);
     await cleanup.end();
+    // Keys this run left in a shared Redis (queue prefixes start with cxt_<runId>_).
+    const redis = new Redis(redisUrl);
+    for await (const keys of redis.scanStream({ match: `cxt_${runId}_*`, count: 500 })) {
+      if ((keys as string[]).length) await redis.del(...(keys as string[]));
+    }
+    await redis.quit();
     for (const stop of stops.reverse()) await stop();
   };
 }
