@@ -64,6 +64,12 @@ describe('error bodies', () => {
     expect(results.filter((r) => r.status === 409).every((r) => r.body.code === 'TENANT_SLUG_TAKEN')).toBe(true);
   });
 
+  it('rejects a malformed slug in the path with VALIDATION_FAILED naming the slug', async () => {
+    const res = await request(system.baseUrl, 'GET', '/api/v1/operator/tenants/Bad_Slug', { key: operator });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [{ path: 'slug' }] } });
+  });
+
   it('answers an unknown tenant slug with 404 TENANT_NOT_FOUND', async () => {
     const res = await request(system.baseUrl, 'GET', '/api/v1/operator/tenants/no-such-shop', { key: operator });
     expect(res.status).toBe(404);
