@@ -158,7 +158,11 @@ describe('error bodies', () => {
 
   it('documents every error code in docs/errors.md', async () => {
     const catalog = await readFile(new URL('../docs/errors.md', import.meta.url), 'utf8');
-    for (const code of Object.keys(ERROR_CODES)) expect(catalog, code).toContain(`\`${code}\``);
+    for (const [code, definition] of Object.entries(ERROR_CODES)) {
+      const row = catalog.split('\n').find((line) => line.startsWith(`| \`${code}\` |`));
+      expect(row, code).toBeDefined();
+      expect(row, code).toContain(`| ${definition.httpStatus} | \`${definition.trpc}\``);
+    }
   });
 });
 

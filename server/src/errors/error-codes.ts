@@ -91,7 +91,7 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: {
     trpc: 'SERVICE_UNAVAILABLE',
     httpStatus: 503,
-    meaning: 'A backing service (PostgreSQL or Redis) is unreachable, or the server is shutting down. Retry with backoff.',
+    meaning: 'PostgreSQL is unreachable right now. Nothing was changed; retry with backoff.',
   },
   INTERNAL_ERROR: {
     trpc: 'INTERNAL_SERVER_ERROR',

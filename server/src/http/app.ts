@@ -37,7 +37,9 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
   const createContext = createContextFactory(services);
   const onError = ({ error, path, ctx }: { error: unknown; path?: string | undefined; ctx?: { log: typeof logger } | undefined }) => {
     const appError = toAppError(error);
-    if (appError.code === 'INTERNAL_ERROR') (ctx?.log ?? logger).error({ err: appError.cause ?? error, procedure: path }, 'unhandled error');
+    const log = ctx?.log ?? logger;
+    if (appError.code === 'INTERNAL_ERROR') log.error({ err: appError.cause ?? error, procedure: path }, 'unhandled error');
+    if (appError.code === 'SERVICE_UNAVAILABLE') log.warn({ err: appError.cause ?? error, procedure: path }, 'backing service unavailable');
   };
 
   app.use(
@@ -59,6 +61,7 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
 
   const restRoutes = restRouteTable(appRouter);
   app.use('/api', (req, res, next) => {
+    if (req.method === 'HEAD' || req.method === 'OPTIONS') return next();
     const routes = restRoutes.filter((route) => route.pattern.test(req.path));
     if (routes.length === 0 || routes.some((route) => route.method === req.method)) return next();
     const allowed = routes.map((route) => route.method);

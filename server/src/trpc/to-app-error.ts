@@ -32,7 +32,7 @@ export function toAppError(error: unknown): AppError {
   }
   switch (error.code) {
     case 'PARSE_ERROR':
-      return new AppError('MALFORMED_JSON', 'The request body is not valid JSON.');
+      return new AppError('MALFORMED_JSON', 'The request body (or tRPC input parameter) is not valid JSON.');
     case 'PAYLOAD_TOO_LARGE':
       return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts.');
     case 'UNSUPPORTED_MEDIA_TYPE':
@@ -50,14 +50,16 @@ export function toAppError(error: unknown): AppError {
 
 // Connection-level failures: refused, reset, pool checkout timeouts, and the SQLSTATEs
 // of a server that is shutting down or full.
-const OUTAGE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
-const OUTAGE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006']);
+const OUTAGE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+// Class 08 is "connection exception"; 57P0x are shutdowns, 53300 too many connections.
+const OUTAGE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 const OUTAGE_MESSAGES = [/timeout exceeded when trying to connect/i, /Connection terminated/i, /Connection is closed/i];
 
 function isBackingServiceOutage(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
     const candidate = current as { code?: unknown; message?: unknown; errors?: unknown };
-    if (typeof candidate.code === 'string' && (OUTAGE_ERRNOS.has(candidate.code) || OUTAGE_SQLSTATES.has(candidate.code))) return true;
+    const code = candidate.code;
+    if (typeof code === 'string' && (OUTAGE_ERRNOS.has(code) || OUTAGE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
     if (typeof candidate.message === 'string' && OUTAGE_MESSAGES.some((pattern) => pattern.test(candidate.message as string))) return true;
     // Node reports a refused dual-stack connect as an AggregateError of per-address errors.
     if (Array.isArray(candidate.errors) && candidate.errors.some(isBackingServiceOutage)) return true;

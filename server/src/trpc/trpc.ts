@@ -28,8 +28,8 @@ const t = initTRPC
       const appError = toAppError(error);
       return {
         message: appError.message,
-        // The JSON-RPC code of the reason's tRPC code, so tRPC clients that branch on
-        // error.shape.code (or TRPCClientError.data.code) see the same class of error.
+        // The JSON-RPC number of the reason's tRPC code (error.shape.code on the client);
+        // the stable reason itself is data.code.
         code: TRPC_ERROR_CODES_BY_KEY[ERROR_CODES[appError.code].trpc],
         data: { ...toErrorBody(appError, ctx?.requestId), httpStatus: appError.httpStatus, path: shape.data.path },
       };
