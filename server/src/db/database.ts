@@ -25,6 +25,9 @@ export function createDatabase(options: { url: string; poolMax: number; applicat
   // An idle client that errors (server restart) must not crash the process; the pool
   // drops it and the next checkout reconnects.
   pool.on('error', () => {});
+  // A connection dropped while checked out (server restart) errors its query; without
+  // a listener the client's 'error' event would also crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
 }
 
