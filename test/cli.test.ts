@@ -51,6 +51,9 @@ describe('coalition CLI', () => {
     [['key', 'create', '--tenant', 'no-such-tenant', '--name', 'x', '--scopes', 'admin'], 'TENANT_NOT_FOUND'],
     [['key', 'create', '--tenant', 'cli-grocer', '--name', 'x', '--scopes', 'root'], 'unknown scope "root"'],
     [['key', 'revoke', 'not-an-id'], 'a key id is the 16 letters and digits'],
+    [['tenant', 'create', '--slug', 'tz-shop', '--name', 'x', '--roles', 'issuer', '--timezone', 'Moon/Base', '--currency', 'EUR'], 'timezone: must be an IANA time zone'],
+    [['tenant', 'create', '--slug', 'cur-shop', '--name', 'x', '--roles', 'issuer', '--timezone', 'UTC', '--currency', 'EURO'], 'currency: must be an ISO 4217 currency code'],
+    [['tenant', 'create', '--slug', 'blank-shop', '--name', '   ', '--roles', 'issuer', '--timezone', 'UTC', '--currency', 'EUR'], 'displayName: must not be empty'],
     [['tenant', 'create', '--slug', 'no-name'], "required option '--name <name>' not specified"],
   ])('rejects %j with a clear message and exit code 1', async (args, message) => {
     const result = await runCli(args, system.env);

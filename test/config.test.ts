@@ -23,8 +23,16 @@ describe('configuration', () => {
     expect(message).toContain('PORT: must be a whole number between 0 and 65535');
     expect(message).toContain('DATABASE_URL: must be a URL starting with postgres:// or postgresql://');
     expect(message).toContain('LOG_LEVEL: must be one of');
-    expect(message).toContain('TRUST_PROXY: must be true or false');
+    expect(message).toContain('TRUST_PROXY: must be false, the number of proxies in front of the server');
     expect(message).not.toContain('hunter2');
+  });
+
+  it('trusts no proxy by default, and only a hop count or named proxies when told', () => {
+    expect(loadConfig({}).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).http.trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).http.trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    // "true" would believe the client-written left end of X-Forwarded-For.
+    expect(() => parseEnv({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
   });
 
   it('makes the CLI exit non-zero with that message before touching anything', async () => {

@@ -15,8 +15,8 @@ beforeAll(async () => {
 afterAll(() => rm(dataRoot, { recursive: true, force: true }));
 
 /** What `npm start` runs, on a machine with no DATABASE_URL or REDIS_URL. */
-function startEmbedded() {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: path.join(dataRoot, 'data'), PORT: '0' };
+function startEmbedded(dataDir = path.join(dataRoot, 'data')) {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0' };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   return startCoalition(['start'], env);
@@ -26,7 +26,7 @@ describe('coalition start with no configuration', () => {
   it('starts embedded PostgreSQL and Redis, migrates, serves, prints an operator key, and keeps data across restarts', async () => {
     const first = startEmbedded();
     const [, apiUrl] = await first.waitFor(/API \(REST\)\s+(http:\/\/127\.0\.0\.1:\d+)\/api/, 60_000);
-    const [, key] = await first.waitFor(/Operator key \(shown once\): (cx_op_\w+)/);
+    const [, key] = await first.waitFor(/Operator key \(shown once[^)]*\): (cx_op_\w+)/);
     expect(first.output()).toContain('PostgreSQL      embedded');
 
     const ready = await request(apiUrl!, 'GET', '/readyz');
@@ -46,11 +46,24 @@ describe('coalition start with no configuration', () => {
 
     const second = startEmbedded();
     const [, secondUrl] = await second.waitFor(/API \(REST\)\s+(http:\/\/127\.0\.0\.1:\d+)\/api/, 60_000);
-    const [, secondKey] = await second.waitFor(/Operator key \(shown once\): (cx_op_\w+)/);
+    const [, secondKey] = await second.waitFor(/Operator key \(shown once[^)]*\): (cx_op_\w+)/);
     expect(secondKey).not.toBe(key);
+    // Restarts do not pile up live operator keys: the previous boot's key is revoked.
+    expect((await request(secondUrl!, 'GET', '/api/v1/me', { key })).status).toBe(401);
     const tenant = await request(secondUrl!, 'GET', '/api/v1/operator/tenants/first-boot', { key: secondKey });
     expect(tenant.body).toMatchObject({ slug: 'first-boot', schemaVersion: '0001_audit_events' });
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+  });
+
+  it('stops cleanly, embedded PostgreSQL included, when signalled while still starting', async () => {
+    const dataDir = path.join(dataRoot, 'interrupted');
+    const starting = startEmbedded(dataDir);
+    await starting.waitFor(/embedded PostgreSQL started/, 60_000);
+    starting.child.kill('SIGTERM');
+    expect(await starting.exited).toBe(0);
+    expect(starting.output()).toContain('"msg":"stopped"');
+    expect(starting.output()).not.toContain('Operator key');
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 });

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../server/src/errors/error-codes.ts';
-import { operatorKey } from './support/factories.ts';
+import { keyFor, operatorKey, tenantWithKey } from './support/factories.ts';
+import { runCli } from './support/cli.ts';
 import { request, trpcCall } from './support/http-client.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
 import { coalitionDb } from '../server/src/db/database.ts';
@@ -68,6 +69,66 @@ describe('error bodies', () => {
     const res = await request(system.baseUrl, 'GET', '/api/v1/operator/tenants/Bad_Slug', { key: operator });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [{ path: 'slug' }] } });
+  });
+
+  it('parses JSON bodies whose Content-Type names a charset', async () => {
+    const res = await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', {
+      key: operator,
+      body: { ...validTenant, slug: 'charset-market' },
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.slug).toBe('charset-market');
+  });
+
+  it.each(['REST', 'tRPC'])('does not coerce non-numbers into number fields over %s, not even after REST calls', async (face) => {
+    await request(system.baseUrl, 'PATCH', '/api/v1/operator/tenants/charset-market', { key: operator, body: { rateLimitPerMinute: 50 } });
+    for (const bad of [true, [7], ' 9 ', '12']) {
+      const body = { slug: 'charset-market', rateLimitPerMinute: bad };
+      const res =
+        face === 'REST'
+          ? await request(system.baseUrl, 'PATCH', '/api/v1/operator/tenants/charset-market', { key: operator, body: { rateLimitPerMinute: bad } })
+          : await trpcCall(system.baseUrl, 'mutation', 'operator.tenants.update', body, operator);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+    const tenant = await request(system.baseUrl, 'GET', '/api/v1/operator/tenants/charset-market', { key: operator });
+    expect(tenant.body.rateLimitPerMinute).toBe(50);
+  });
+
+  it('refuses unknown fields instead of dropping them silently', async () => {
+    const res = await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, body: { ...validTenant, slug: 'typo-market', rateLimit: 5 } });
+    expect(res.status).toBe(400);
+    expect(res.body.details.issues[0].message).toMatch(/rateLimit/);
+    expect((await request(system.baseUrl, 'GET', '/api/v1/operator/tenants/typo-market', { key: operator })).status).toBe(404);
+  });
+
+  it('refuses an update that changes nothing', async () => {
+    const res = await request(system.baseUrl, 'PATCH', '/api/v1/operator/tenants/charset-market', { key: operator, body: {} });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('name at least one field to change');
+  });
+
+  it('refuses names with control characters', async () => {
+    const res = await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, body: { ...validTenant, slug: 'escape-market', displayName: 'Shop\u001b[2J' } });
+    expect(res.status).toBe(400);
+    expect(res.body.details.issues[0]).toMatchObject({ path: 'displayName', message: 'must not contain control characters' });
+  });
+
+  it('refuses a pagination cursor beyond the id range with VALIDATION_FAILED, not a 500', async () => {
+    const shop = await tenantWithKey(system.services);
+    const res = await request(system.baseUrl, 'GET', '/api/v1/audit-events?cursor=9999999999999999999', { key: shop.key });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('caps active keys per tenant at 50, counting concurrent creations exactly', async () => {
+    const shop = await tenantWithKey(system.services);
+    for (let i = 0; i < 45; i += 1) await keyFor(system.services, shop.tenant.slug, ['pos:write']);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => request(system.baseUrl, 'POST', '/api/v1/api-keys', { key: shop.key, body: { name: `till ${i}`, scopes: ['pos:write'] } })),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(4);
+    expect(results.filter((r) => r.status === 409).every((r) => r.body.code === 'API_KEY_LIMIT_REACHED')).toBe(true);
   });
 
   it('answers an unknown tenant slug with 404 TENANT_NOT_FOUND', async () => {
@@ -190,9 +251,10 @@ describe('health', () => {
 
   it('answers 503 naming the service that is down', async () => {
     const port = await closedPort();
-    const down = await startTestSystem({ REDIS_URL: `redis://127.0.0.1:${port}` }).catch((error: Error) => error);
     // The API refuses to start without Redis rather than serving half-working.
-    expect(down).toBeInstanceOf(Error);
+    const serve = await runCli(['serve'], { ...system.env, REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toMatch(/^error: Cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/m);
 
     await system.services.redis.disconnect();
     try {

@@ -6,7 +6,9 @@ import { coalitionDb } from '../server/src/db/database.ts';
 import { latestMigrationName, migrateAll, provisionTenantSchema } from '../server/src/db/migrate.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import { createLogger } from '../server/src/logging/logger.ts';
-import { uniqueSlug } from './support/factories.ts';
+import { tenantWithKey, uniqueSlug } from './support/factories.ts';
+import { request } from './support/http-client.ts';
+import { createTenant } from '../server/src/tenants/create-tenant.ts';
 import { runCli } from './support/cli.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
 
@@ -60,6 +62,32 @@ describe('migrations', () => {
     expect(second.tenants.every((tenant) => tenant.applied.length === 0)).toBe(true);
     const versions = await coalitionDb(system.services.db).selectFrom('tenants').select(['slug', 'schema_version']).where('slug', 'in', slugs).execute();
     expect(versions.map((row) => row.schema_version)).toEqual(slugs.map(() => '0001_audit_events'));
+  });
+
+  it('serialises concurrent migrate runs and tenant creation: each migration applied once, no tenant left behind', async () => {
+    const slugs = await registerUnprovisioned(4);
+    const created = uniqueSlug('c');
+    const [first, second] = await Promise.all([
+      migrateAll(system.services.db, silent),
+      migrateAll(system.services.db, silent),
+      createTenant(system.services.db, { slug: created, displayName: 'Concurrent', roles: ['partner'], timezone: 'UTC', currency: 'EUR' }, 'test'),
+    ]);
+    for (const slug of slugs) {
+      const appliedBy = [first, second].map((run) => run.tenants.find((t) => t.slug === slug)?.applied ?? []);
+      expect(appliedBy.flat(), slug).toEqual(['0001_audit_events']);
+      expect(await appliedMigrations(tenantSchemaName(slug))).toEqual(['0001_audit_events']);
+    }
+    expect(await appliedMigrations(tenantSchemaName(created))).toEqual(['0001_audit_events']);
+  });
+
+  it('answers 503 for a tenant whose schema is behind the code, until migrate catches it up', async () => {
+    const shop = await tenantWithKey(system.services);
+    await coalitionDb(system.services.db).updateTable('tenants').set({ schema_version: '0000_before' }).where('slug', '=', shop.tenant.slug).execute();
+    const behind = await request(system.baseUrl, 'GET', '/api/v1/me', { key: shop.key });
+    expect(behind.status).toBe(503);
+    expect(behind.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { tenant: shop.tenant.slug } });
+    await migrateAll(system.services.db, silent);
+    expect((await request(system.baseUrl, 'GET', '/api/v1/me', { key: shop.key })).status).toBe(200);
   });
 
   it('resumes after the migrate process is killed halfway', async () => {

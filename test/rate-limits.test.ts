@@ -7,9 +7,10 @@ let system: TestSystem;
 let operator: string;
 let nextIp = 10;
 
-// TRUST_PROXY lets each test act from its own client address via X-Forwarded-For.
+// One trusted proxy hop (the test client itself): each test acts from its own client
+// address by sending the X-Forwarded-For a proxy would append.
 beforeAll(async () => {
-  system = await startTestSystem({ RATE_LIMIT_IP_PER_MINUTE: '3', RATE_LIMIT_KEY_PER_MINUTE: '6', TRUST_PROXY: 'true' });
+  system = await startTestSystem({ RATE_LIMIT_IP_PER_MINUTE: '3', RATE_LIMIT_KEY_PER_MINUTE: '6', TRUST_PROXY: '1' });
   operator = await operatorKey(system.services);
 });
 afterAll(() => system.stop());
@@ -39,6 +40,32 @@ describe('rate limits', () => {
     expect(ok.headers.get('ratelimit-limit')).toBe('6');
   });
 
+  it('sends Retry-After on the tRPC face too, and counts every call of a batch', async () => {
+    const shop = await tenantWithKey(system.services);
+    const batch = await request(system.baseUrl, 'GET', '/trpc/me,me,me,me,me,me,me,me?batch=1', { key: shop.key });
+    expect(batch.status).toBe(207);
+    const codes = (batch.body as { result?: unknown; error?: { data: { code: string } } }[]).map((call) => call.error?.data.code ?? 'ok');
+    expect(codes.filter((code) => code === 'ok')).toHaveLength(6);
+    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(2);
+    expect(Number(batch.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('serves streamed tRPC batches (httpBatchStreamLink) with the rate-limit bookkeeping intact', async () => {
+    const shop = await tenantWithKey(system.services);
+    const res = await request(system.baseUrl, 'GET', '/trpc/me,version?batch=1&input=%7B%7D', { key: shop.key, headers: { 'trpc-accept': 'application/jsonl', ...fromNewAddress() } });
+    expect(res.status).toBe(200);
+    const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
+    expect(text).toContain(shop.tenant.slug);
+    expect(text).toContain('coalition-exchange');
+    expect(text).not.toContain('INTERNAL_ERROR');
+  });
+
+  it('refuses batches larger than 20 calls', async () => {
+    const shop = await tenantWithKey(system.services);
+    const res = await request(system.baseUrl, 'GET', `/trpc/${Array(21).fill('me').join(',')}?batch=1`, { key: shop.key });
+    expect(res.status).toBe(400);
+  });
+
   it('counts each key separately', async () => {
     const shop = await tenantWithKey(system.services);
     const second = await keyFor(system.services, shop.tenant.slug, ['pos:write']);
@@ -56,13 +83,31 @@ describe('rate limits', () => {
     expect(results.filter((r) => r.status === 429)).toHaveLength(3);
   });
 
+  it("counts a suspended tenant's calls: they end in 429, not in endless 403s", async () => {
+    const shop = await tenantWithKey(system.services);
+    await request(system.baseUrl, 'PATCH', `/api/v1/operator/tenants/${shop.tenant.slug}`, { key: operator, body: { status: 'suspended' } });
+    const statuses = [];
+    for (let i = 0; i < 8; i += 1) statuses.push((await request(system.baseUrl, 'GET', '/api/v1/me', { key: shop.key })).status);
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 403, 429, 429]);
+  });
+
   it('limits unauthenticated routes per client IP', async () => {
     const headers = fromNewAddress();
     const results = await burst(5, () => request(system.baseUrl, 'GET', '/api/v1/version', { headers }));
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429]);
     expect(results.find((r) => r.status === 429)!.body.details.scope).toBe('client_ip');
-    // Another address is unaffected.
     expect((await request(system.baseUrl, 'GET', '/api/v1/version', { headers: fromNewAddress() })).status).toBe(200);
+  });
+
+  it('believes only the hop its proxy appended, not what the client wrote before it', async () => {
+    const real = fromNewAddress()['x-forwarded-for']!;
+    const results = [];
+    for (let i = 0; i < 4; i += 1) {
+      // A client rotating a fake left-hand address; the proxy appends the real one.
+      const headers = { 'x-forwarded-for': `198.51.100.${i}, ${real}` };
+      results.push((await request(system.baseUrl, 'GET', '/api/v1/version', { headers })).status);
+    }
+    expect(results).toEqual([200, 200, 200, 429]);
   });
 
   it('counts failed authentication against the client IP, so key guessing is throttled', async () => {
@@ -77,5 +122,21 @@ describe('rate limits', () => {
     const headers = fromNewAddress();
     const results = await burst(8, () => request(system.baseUrl, 'GET', '/healthz', { headers }));
     expect(results.every((r) => r.status === 200)).toBe(true);
+  });
+});
+
+describe('rate limits without a trusted proxy', () => {
+  let direct: TestSystem;
+  beforeAll(async () => {
+    direct = await startTestSystem({ RATE_LIMIT_IP_PER_MINUTE: '3' });
+  });
+  afterAll(() => direct.stop());
+
+  it('ignore X-Forwarded-For entirely: rotating it does not buy a fresh budget', async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1) {
+      statuses.push((await request(direct.baseUrl, 'GET', '/api/v1/version', { headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
   });
 });

@@ -42,7 +42,7 @@ describe('graceful shutdown', () => {
     const response = readResponse(socket);
     socket.write(
       `POST /api/v1/operator/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 20)}`,
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 20)}`,
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     server.child.kill('SIGTERM');
@@ -55,6 +55,8 @@ describe('graceful shutdown', () => {
     const raw = await response;
     expect(raw, server.output()).toMatch(/^HTTP\/1\.1 200/);
     expect(raw).toContain('"slug":"late-arrival"');
+    // A keep-alive client is told not to reuse a connection that is about to close.
+    expect(raw).toMatch(/\r\nConnection: close\r\n/i);
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('"msg":"stopped"');
   });

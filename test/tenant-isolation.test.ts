@@ -21,7 +21,7 @@ interface World {
 }
 
 type Probe =
-  | { input: unknown; refusedWith: { status: 403 | 404; code: string } }
+  | { input: unknown; refusedWith: { status: 400 | 403 | 404; code: string } }
   | { input: unknown; answersWithOwnDataOnly: true };
 
 const MATRIX: Record<string, (world: World) => Probe[]> = {
@@ -38,8 +38,12 @@ const MATRIX: Record<string, (world: World) => Probe[]> = {
     { input: { keyId: w.b.keyId }, refusedWith: { status: 404, code: 'API_KEY_NOT_FOUND' } },
     { input: { keyId: w.bExtraKeyId }, refusedWith: { status: 404, code: 'API_KEY_NOT_FOUND' } },
   ],
-  // Extra fields naming B are not part of the input: the key lands in A (checked below).
-  'apiKeys.create': (w) => [{ input: { name: 'probe', scopes: ['pos:write'], slug: w.b.tenant.slug, tenant: w.b.tenant.slug }, answersWithOwnDataOnly: true }],
+  // A body naming B is refused outright (inputs are strict); a plain one creates A's key.
+  'apiKeys.create': (w) => [
+    { input: { name: 'probe', scopes: ['pos:write'], slug: w.b.tenant.slug }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
+    { input: { name: 'probe', scopes: ['pos:write'], tenant: w.b.tenant.slug }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
+    { input: { name: 'probe', scopes: ['pos:write'] }, answersWithOwnDataOnly: true },
+  ],
   // tenant: audit trail (tenant schema)
   'auditEvents.list': () => [{ input: {}, answersWithOwnDataOnly: true }],
   // operator routes: a tenant key never gets in, whatever it names
@@ -94,7 +98,9 @@ async function snapshotOfB() {
   const keys = await request(system.baseUrl, 'GET', '/api/v1/api-keys', { key: world.b.key });
   const audit = await request(system.baseUrl, 'GET', '/api/v1/audit-events?limit=500', { key: world.b.key });
   const tenant = await request(system.baseUrl, 'GET', `/api/v1/operator/tenants/${world.b.tenant.slug}`, { key: operator });
-  return { keys: keys.body, auditCount: audit.body.events.length, tenant: tenant.body };
+  // lastUsedAt is bookkeeping written after the response; compare what B owns.
+  const ownedKeys = keys.body.apiKeys.map(({ lastUsedAt: _ignored, ...key }: Record<string, unknown>) => key);
+  return { keys: ownedKeys, auditCount: audit.body.events.length, tenant: tenant.body };
 }
 
 describe('tenant isolation matrix', () => {
@@ -135,13 +141,21 @@ describe('tenant isolation matrix', () => {
     });
   }
 
-  it('a key created by tenant A with B named in the body belongs to A', async () => {
-    const created = await request(system.baseUrl, 'POST', '/api/v1/api-keys', {
-      key: world.a.key,
-      body: { name: 'probe', scopes: ['pos:write'], slug: world.b.tenant.slug },
-    });
+  it('a key tenant A creates belongs to A', async () => {
+    const created = await request(system.baseUrl, 'POST', '/api/v1/api-keys', { key: world.a.key, body: { name: 'probe', scopes: ['pos:write'] } });
     const whoami = await request(system.baseUrl, 'GET', '/api/v1/me', { key: created.body.secret });
     expect(whoami.body.tenant.slug).toBe(world.a.tenant.slug);
+  });
+
+  it('holds over tRPC batches that mix own and foreign objects', async () => {
+    const paths = 'me,apiKeys.get,apiKeys.get,operator.tenants.get';
+    const input = { 0: undefined, 1: { keyId: world.a.keyId }, 2: { keyId: world.b.keyId }, 3: { slug: world.b.tenant.slug } };
+    const res = await request(system.baseUrl, 'GET', `/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`, { key: world.a.key });
+    expect(res.status).toBe(207);
+    expect(res.body[0].result.data.tenant.slug).toBe(world.a.tenant.slug);
+    expect(res.body[1].result.data.id).toBe(world.a.keyId);
+    expect(res.body[2].error.data.code).toBe('API_KEY_NOT_FOUND');
+    expect(res.body[3].error.data.code).toBe('FORBIDDEN');
   });
 
   it('each tenant schema holds only its own audit trail', async () => {

@@ -36,9 +36,10 @@ export default async function setup(project: TestProject) {
   let adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cx-test-pg-'));
+    stops.push(() => rm(dir, { recursive: true, force: true }));
     await chmod(dir, 0o755); // as root, postgres runs as the "postgres" user and must enter it
     const postgres = await startEmbeddedPostgres({ dir: path.join(dir, 'data'), database: 'postgres', logger });
-    stops.push(() => rm(dir, { recursive: true, force: true }), () => postgres.stop());
+    stops.push(() => postgres.stop());
     adminUrl = postgres.url;
   }
   let redisUrl = process.env.TEST_REDIS_URL;

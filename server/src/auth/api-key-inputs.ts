@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { humanText } from '../errors/text-schemas.ts';
 import { apiKeyOutputSchema } from './api-key.ts';
 import { tenantScopeSchema } from './scopes.ts';
 
-export const apiKeyNameSchema = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+export const apiKeyNameSchema = humanText(100);
 
-export const createApiKeyBody = z.object({
+export const createApiKeyBody = z.strictObject({
   name: apiKeyNameSchema.describe('What the key is for, e.g. "POS back end, store 12".'),
   scopes: z.array(tenantScopeSchema).min(1, 'name at least one scope').max(20),
 });

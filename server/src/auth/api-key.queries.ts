@@ -11,6 +11,7 @@ export type ApiKeyWithTenant = Selectable<ApiKeysTable> & {
   tenant_status: TenantStatus | null;
   tenant_roles: string[] | null;
   tenant_rate_limit_per_minute: number | null;
+  tenant_schema_version: string | null;
 };
 
 /** One indexed lookup per authenticated request: the key and its tenant together. */
@@ -24,17 +25,34 @@ export async function findApiKeyWithTenant(db: CoalitionDb, id: string): Promise
       'tenants.status as tenant_status',
       'tenants.roles as tenant_roles',
       'tenants.rate_limit_per_minute as tenant_rate_limit_per_minute',
+      'tenants.schema_version as tenant_schema_version',
     ])
     .where('api_keys.id', '=', id)
     .executeTakeFirst();
 }
 
-export async function findTenantApiKey(db: CoalitionDb, tenantId: string, id: string): Promise<Selectable<ApiKeysTable> | undefined> {
-  return db.selectFrom('api_keys').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+export async function findTenantApiKey(
+  db: CoalitionDb,
+  tenantId: string,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<Selectable<ApiKeysTable> | undefined> {
+  const query = db.selectFrom('api_keys').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId);
+  return (options.forUpdate ? query.forUpdate() : query).executeTakeFirst();
 }
 
 export async function listTenantApiKeys(db: CoalitionDb, tenantId: string): Promise<Selectable<ApiKeysTable>[]> {
   return db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at', 'desc').orderBy('id').execute();
+}
+
+export async function countActiveTenantApiKeys(db: CoalitionDb, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('tenant_id', '=', tenantId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 export async function listOperatorApiKeys(db: CoalitionDb): Promise<Selectable<ApiKeysTable>[]> {

@@ -1,4 +1,5 @@
 import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
+import { latestMigrationName } from '../db/migrate.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
 import type { TenantRole } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -36,8 +37,12 @@ export async function authenticateApiKey(db: Database, authorization: string | u
 
   if (row.kind === 'operator') return { kind: 'operator', keyId: row.id };
   if (!row.tenant_id || !row.tenant_slug) throw unauthenticated('invalid_key', 'The API key is not valid.');
-  if (row.tenant_status === 'suspended') {
-    throw new AppError('TENANT_SUSPENDED', `Tenant ${row.tenant_slug} is suspended. Contact the coalition operator.`, { tenant: row.tenant_slug });
+  // During a rolling deploy the new code may run before `migrate` reached this tenant:
+  // answer "retry shortly" instead of failing on tables that are not there yet.
+  if ((row.tenant_schema_version ?? '') < (await latestMigrationName('tenant'))) {
+    throw new AppError('SERVICE_UNAVAILABLE', `Tenant ${row.tenant_slug} is being migrated to the current schema version. Retry shortly.`, {
+      tenant: row.tenant_slug,
+    });
   }
   const schema = tenantSchemaName(row.tenant_slug);
   return {
@@ -51,6 +56,7 @@ export async function authenticateApiKey(db: Database, authorization: string | u
       schema,
       db: tenantDb(db, schema),
       rateLimitPerMinute: row.tenant_rate_limit_per_minute,
+      status: row.tenant_status ?? 'active',
     },
   };
 }

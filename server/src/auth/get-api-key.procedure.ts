@@ -8,6 +8,6 @@ export const getApiKeyProcedure = tenantProcedure
     scopes: ['admin'],
     openapi: { method: 'GET', path: '/v1/api-keys/{keyId}', tags: ['api-keys'], summary: 'One API key of your tenant', protect: true },
   })
-  .input(z.object({ keyId: apiKeyIdSchema }))
+  .input(z.strictObject({ keyId: apiKeyIdSchema }))
   .output(apiKeyOutputSchema)
   .query(({ ctx, input }) => getApiKey(ctx.services.db, ctx.tenant.id, input.keyId));

@@ -26,7 +26,7 @@ export const operatorListApiKeysProcedure = operatorProcedure
   .meta({
     openapi: { method: 'GET', path: '/v1/operator/tenants/{slug}/api-keys', tags: ['operator'], summary: "List a tenant's API keys", protect: true },
   })
-  .input(z.object({ slug: slugSchema }))
+  .input(z.strictObject({ slug: slugSchema }))
   .output(z.object({ apiKeys: z.array(apiKeyOutputSchema) }))
   .query(async ({ ctx, input }) => {
     const tenant = await requireTenantRow(ctx.services.db, input.slug);
@@ -37,6 +37,6 @@ export const operatorRevokeApiKeyProcedure = operatorProcedure
   .meta({
     openapi: { method: 'POST', path: '/v1/operator/api-keys/{keyId}/revoke', tags: ['operator'], summary: 'Revoke any API key, tenant or operator', protect: true },
   })
-  .input(z.object({ keyId: apiKeyIdSchema }))
+  .input(z.strictObject({ keyId: apiKeyIdSchema }))
   .output(apiKeyOutputSchema)
   .mutation(({ ctx, input }) => revokeAnyApiKey(ctx.services.db, { keyId: input.keyId, actor: ctx.operatorKeyId }));

@@ -1,6 +1,6 @@
 import type { TenantDb } from '../db/database.ts';
 import type { TenantSchemaName } from '../db/schema-names.ts';
-import type { TenantRole } from '../db/tables.ts';
+import type { TenantRole, TenantStatus } from '../db/tables.ts';
 
 /** The tenant a request acts for, resolved once from its API key. */
 export interface TenantHandle {
@@ -11,6 +11,8 @@ export interface TenantHandle {
   /** Kysely pinned to this tenant's schema: the only way request code reaches tenant tables. */
   db: TenantDb;
   rateLimitPerMinute: number | null;
+  /** Suspended tenants authenticate (their calls are counted) but are refused. */
+  status: TenantStatus;
 }
 
 export type Principal =

@@ -8,6 +8,6 @@ export const revokeApiKeyProcedure = tenantProcedure
     scopes: ['admin'],
     openapi: { method: 'POST', path: '/v1/api-keys/{keyId}/revoke', tags: ['api-keys'], summary: 'Revoke an API key of your tenant, permanently', protect: true },
   })
-  .input(z.object({ keyId: apiKeyIdSchema }))
+  .input(z.strictObject({ keyId: apiKeyIdSchema }))
   .output(apiKeyOutputSchema)
   .mutation(({ ctx, input }) => revokeTenantApiKey(ctx.services.db, { tenant: ctx.tenant, keyId: input.keyId, actor: ctx.keyId }));

@@ -15,15 +15,17 @@ export async function revokeTenantApiKey(
 ): Promise<ApiKey> {
   return db.transaction().execute(async (trx) => {
     const coalition = coalitionDb(trx);
-    const existing = await findTenantApiKey(coalition, input.tenant.id, input.keyId);
+    // Locked, so of two concurrent revocations the second sees the first one's revokedAt.
+    const existing = await findTenantApiKey(coalition, input.tenant.id, input.keyId, { forUpdate: true });
     if (!existing) throw apiKeyNotFound(input.keyId);
-    const revoked = await markApiKeyRevoked(coalition, existing.id);
-    if (!revoked) {
+    if (existing.revoked_at) {
       throw new AppError('API_KEY_ALREADY_REVOKED', `API key ${input.keyId} was already revoked.`, {
         keyId: input.keyId,
-        revokedAt: existing.revoked_at?.toISOString() ?? null,
+        revokedAt: existing.revoked_at.toISOString(),
       });
     }
+    const revoked = await markApiKeyRevoked(coalition, existing.id);
+    if (!revoked) throw apiKeyNotFound(input.keyId);
     await insertAuditEvent(tenantDb(trx, tenantSchemaName(input.tenant.slug)), {
       actor: input.actor,
       action: 'api_key.revoked',

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { createOperatorApiKey, createTenantApiKey } from '../auth/create-api-key.ts';
+import { createOperatorApiKey, createTenantApiKey, replaceStartOperatorKey } from '../auth/create-api-key.ts';
 import { listApiKeys, listOperatorKeys } from '../auth/list-api-keys.ts';
 import { revokeAnyApiKey } from '../auth/revoke-api-key.ts';
 import type { TenantScope } from '../auth/scopes.ts';
@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../logging/logger.ts';
 import { createTenant } from '../tenants/create-tenant.ts';
 import { listTenants, requireTenantRow } from '../tenants/get-tenant.ts';
 import type { Tenant } from '../tenants/tenant.ts';
-import { openDatabase, startSystem, type SystemOptions } from '../system/start-system.ts';
+import { openDatabase, startSystem, type RunningSystem, type SystemOptions } from '../system/start-system.ts';
 
 // The command bodies, imported only when a command runs: `--help` and argument errors
 // answer without loading the server.
@@ -54,50 +54,72 @@ export async function runServices(mode: 'start' | 'serve' | 'worker'): Promise<v
     serve: { api: true, workers: false, migrate: false },
     worker: { api: false, workers: true, migrate: false },
   }[mode];
-  const system = await startSystem(config, logger, options);
 
-  if (mode === 'start') {
-    const { secret } = await createOperatorApiKey(system.services.db, { name: `coalition start ${new Date().toISOString()}`, actor: CLI_ACTOR });
-    const lines = [
-      '',
-      'Coalition Exchange is running.',
-      `  API (REST)      ${system.apiUrl}/api   (OpenAPI: ${system.apiUrl}/api/openapi.json)`,
-      `  API (tRPC)      ${system.apiUrl}/trpc`,
-      `  Health          ${system.apiUrl}/healthz   ${system.apiUrl}/readyz`,
-      `  PostgreSQL      ${system.embedded.postgres ? `embedded, data in ${config.dataDir}/postgres` : 'DATABASE_URL'}`,
-      `  Redis           ${system.embedded.redis ? 'embedded' : 'REDIS_URL'}`,
-      '',
-      `  Operator key (shown once): ${secret}`,
-      '',
-      `  Try: curl -H "Authorization: Bearer ${secret.slice(0, 10)}…" ${system.apiUrl}/api/v1/me`,
-      '  Stop with Ctrl-C.',
-      '',
-    ];
-    // Printed to the terminal only, never through the logger.
-    process.stdout.write(`${lines.join('\n')}\n`);
-  }
-
+  // Signal handling starts before anything else does: a signal during startup lets
+  // startup finish and then stops everything it started (embedded servers included).
+  let system: RunningSystem | undefined;
   let signalled = false;
-  const shutdown = (signal: string) => {
+  const stopAndExit = () => {
+    // Draining has its own timeout; this is the backstop for anything that hangs after it.
+    setTimeout(() => {
+      logger.error('shutdown did not complete in time: exiting');
+      process.exit(1);
+    }, config.http.shutdownTimeoutMs + 15_000).unref();
+    void (system?.stop() ?? Promise.resolve()).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: string) => {
     if (signalled) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
     signalled = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
-    system.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    if (system) stopAndExit();
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
+  system = await startSystem(config, logger, options);
+  if (signalled) return stopAndExit();
+
+  if (mode === 'start') {
+    try {
+      const { secret } = await replaceStartOperatorKey(system.services.db);
+      printStartBanner(config, system, secret);
+    } catch (error) {
+      await system.stop();
+      throw error;
+    }
+  }
+}
+
+function printStartBanner(config: Config, system: RunningSystem, operatorKey: string): void {
+  const lines = [
+    '',
+    'Coalition Exchange is running.',
+    `  API (REST)      ${system.apiUrl}/api   (OpenAPI: ${system.apiUrl}/api/openapi.json)`,
+    `  API (tRPC)      ${system.apiUrl}/trpc`,
+    `  Health          ${system.apiUrl}/healthz   ${system.apiUrl}/readyz`,
+    `  PostgreSQL      ${system.embedded.postgres ? `embedded, data in ${config.dataDir}/postgres` : 'DATABASE_URL'}`,
+    `  Redis           ${system.embedded.redis ? 'embedded' : 'REDIS_URL'}`,
+    '',
+    `  Operator key (shown once; the previous start's key is revoked): ${operatorKey}`,
+    '',
+    `  Try: curl -H "Authorization: Bearer ${operatorKey.slice(0, 10)}…" ${system.apiUrl}/api/v1/me`,
+    '  Stop with Ctrl-C.',
+    '',
+  ];
+  // Printed for the person at the terminal, never through the logger.
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 

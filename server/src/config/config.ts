@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseEnv, type Env } from './env.ts';
 
 export interface Config {
-  http: { host: string; port: number; bodyLimitBytes: number; trustProxy: boolean; shutdownTimeoutMs: number };
+  http: { host: string; port: number; bodyLimitBytes: number; trustProxy: false | number | string[]; shutdownTimeoutMs: number };
   /** Absent: start the embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
   /** Absent: start an embedded redis-server. */

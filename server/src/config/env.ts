@@ -20,9 +20,27 @@ const url = (protocols: string[]) =>
       }
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
-const boolean = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const PROXY_TOKEN = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/;
+
+/**
+ * Which proxies to believe about the client address: a hop count (the number of
+ * proxies in front of us) or the proxies' addresses/subnets. Never "trust everything":
+ * the left end of X-Forwarded-For is written by the client.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((value, context): false | number | string[] => {
+    if (value === 'false' || value === '0') return false;
+    if (/^\d{1,2}$/.test(value)) return Number(value);
+    const tokens = value.split(',').map((token) => token.trim());
+    if (tokens.length && tokens.every((token) => PROXY_TOKEN.test(token))) return tokens;
+    context.addIssue({
+      code: 'custom',
+      message: 'must be false, the number of proxies in front of the server (e.g. 1), or their addresses/subnets (e.g. loopback,10.0.0.0/8)',
+    });
+    return z.NEVER;
+  });
 
 /** Every environment variable the server reads, with its default. README's table mirrors this. */
 export const envSchema = z.object({
@@ -37,7 +55,7 @@ export const envSchema = z.object({
   BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
   RATE_LIMIT_KEY_PER_MINUTE: integer(1, 1_000_000).default(1200),
   RATE_LIMIT_IP_PER_MINUTE: integer(1, 1_000_000).default(120),
-  TRUST_PROXY: boolean.default(false),
+  TRUST_PROXY: trustProxy.default(false),
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(15_000),
   QUEUE_PREFIX: z.string().trim().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('cx'),
 });

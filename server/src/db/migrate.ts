@@ -113,10 +113,16 @@ export interface MigrateAllResult {
  */
 export async function migrateAll(db: Database, logger: Logger): Promise<MigrateAllResult> {
   return db.connection().execute(async (lockConnection) => {
-    await sql`select pg_advisory_lock(${sql.lit(MIGRATE_ALL_LOCK)})`.execute(lockConnection);
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${sql.lit(MIGRATE_ALL_LOCK)}) as locked`.execute(lockConnection);
+    if (!rows[0]?.locked) {
+      logger.info('another migrate run (or a tenant being provisioned) holds the migration lock: waiting for it');
+      await sql`select pg_advisory_lock(${sql.lit(MIGRATE_ALL_LOCK)})`.execute(lockConnection);
+    }
     try {
       const coalition = await migrateCoalition(db);
       logger.info({ schema: COALITION_SCHEMA, applied: coalition }, 'coalition schema up to date');
+      // Tenant creation holds this lock in shared mode, so the list cannot gain a
+      // tenant that misses the migrations applied below.
       const tenants = await coalitionDb(db).selectFrom('tenants').select('slug').orderBy('slug').execute();
       const results: MigrateAllResult['tenants'] = [];
       for (const { slug } of tenants) {
@@ -144,4 +150,20 @@ export async function assertCoalitionMigrated(db: Database): Promise<void> {
       `The database is missing ${pending.length} coalition migration(s) (${pending.map((m) => m.name).join(', ')}). Run "coalition migrate" first.`,
     );
   }
+}
+
+/**
+ * Runs `work` while holding the migration lock in shared mode: tenants can be created
+ * concurrently with each other, but not while `migrate` runs, which would otherwise
+ * list tenants, miss the new one, and leave it behind the latest schema version.
+ */
+export async function withMigrationsSettled<T>(db: Database, work: () => Promise<T>): Promise<T> {
+  return db.connection().execute(async (lockConnection) => {
+    await sql`select pg_advisory_lock_shared(${sql.lit(MIGRATE_ALL_LOCK)})`.execute(lockConnection);
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock_shared(${sql.lit(MIGRATE_ALL_LOCK)})`.execute(lockConnection);
+    }
+  });
 }

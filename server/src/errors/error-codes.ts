@@ -83,6 +83,11 @@ export const ERROR_CODES = {
     httpStatus: 409,
     meaning: 'The API key was revoked earlier; revocation is permanent.',
   },
+  API_KEY_LIMIT_REACHED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The tenant already has the maximum number of active API keys (50); revoke unused keys first.',
+  },
   RATE_LIMITED: {
     trpc: 'TOO_MANY_REQUESTS',
     httpStatus: 429,

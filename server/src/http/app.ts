@@ -5,12 +5,19 @@ import { AppError, toErrorBody } from '../errors/app-error.ts';
 import { checkReadiness } from '../health/readiness.ts';
 import type { AppServices } from '../system/services.ts';
 import { appRouter } from '../trpc/app-router.ts';
-import { createContextFactory } from '../trpc/context.ts';
+import { createContextFactory, type RequestContext } from '../trpc/context.ts';
 import { toAppError } from '../trpc/to-app-error.ts';
 import { buildOpenApiDocument, restRouteTable } from './openapi.ts';
 import { requestLogging } from './request-logging.ts';
 import { emptyBodyIsEmptyJson, restErrorBodies } from './rest-errors.ts';
 import { packageVersion } from '../system/package-info.ts';
+
+/** Calls one tRPC batch request may carry; each still counts against the rate limit. */
+export const MAX_BATCH_SIZE = 20;
+
+function headersOf(ctx: RequestContext | undefined): Record<string, string> {
+  return ctx ? Object.fromEntries(ctx.responseHeaders) : {};
+}
 
 export interface HttpAppState {
   /** Flipped at the start of shutdown: /readyz answers 503 so load balancers drain us. */
@@ -44,7 +51,14 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
 
   app.use(
     '/trpc',
-    createExpressMiddleware({ router: appRouter, createContext, onError, maxBodySize: config.http.bodyLimitBytes }),
+    createExpressMiddleware({
+      router: appRouter,
+      createContext,
+      onError,
+      maxBodySize: config.http.bodyLimitBytes,
+      maxBatchSize: MAX_BATCH_SIZE,
+      responseMeta: ({ ctx }) => ({ headers: headersOf(ctx) }),
+    }),
   );
 
   let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined;
@@ -73,12 +87,18 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
     '/api',
     restErrorBodies,
     emptyBodyIsEmptyJson,
+    // Parsed here, not by the adapter: its own parser ignores bodies whose Content-Type
+    // carries a charset ("application/json; charset=utf-8", common in Java and .NET).
+    express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: false }),
     createOpenApiExpressMiddleware({
       router: appRouter,
       createContext,
       onError,
       maxBodySize: config.http.bodyLimitBytes,
-      responseMeta: ({ errors }) => (errors[0] ? { status: toAppError(errors[0]).httpStatus } : {}),
+      responseMeta: ({ ctx, errors }) => ({
+        headers: headersOf(ctx),
+        ...(errors[0] && { status: toAppError(errors[0]).httpStatus }),
+      }),
     }),
   );
 

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors/app-error.ts';
 import type { Redis } from '../redis/redis.ts';
@@ -32,9 +33,9 @@ export class RateLimits {
     await this.consume('key', keyId, tenantLimit ?? this.options.perKeyPerMinute, headers);
   }
 
-  /** Per client IP, for requests that carry no valid key. */
+  /** Per client address, for requests that carry no valid key. */
   async consumeForIp(ip: string, headers?: RateLimitHeaders): Promise<void> {
-    await this.consume('ip', ip, this.options.perIpPerMinute, headers);
+    await this.consume('ip', clientAddressKey(ip), this.options.perIpPerMinute, headers);
   }
 
   private limiter(kind: 'key' | 'ip', points: number): RateLimiterRedis {
@@ -70,6 +71,21 @@ export class RateLimits {
       });
     }
   }
+}
+
+/**
+ * IPv4 addresses count one by one; IPv6 clients by their /64, since one host usually
+ * holds a whole /64 and could otherwise rotate through it.
+ */
+export function clientAddressKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = ip.includes('::') ? [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
+  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 function setHeaders(headers: RateLimitHeaders | undefined, limit: number, res: RateLimiterRes): void {

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { nanoid } from 'nanoid';
 import type { Logger } from '../logging/logger.ts';
+import { runInRequestScope } from './request-scope.ts';
 
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -16,12 +17,16 @@ export function requestLogging(logger: Logger) {
     req.log = logger.child({ requestId: req.requestId });
     res.setHeader('X-Request-Id', req.requestId);
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
+    // 'close' fires for finished and for cut-off responses alike; the latter are logged
+    // as aborted (client went away, or the shutdown timeout closed the connection).
+    res.on('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10 };
-      if (res.statusCode >= 500) req.log.error(line, 'request failed');
+      const aborted = !res.writableFinished;
+      const line = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, ...(aborted && { aborted }) };
+      if (aborted) req.log.warn(line, 'request aborted');
+      else if (res.statusCode >= 500) req.log.error(line, 'request failed');
       else req.log.info(line, 'request');
     });
-    next();
+    runInRequestScope(req.requestId, next);
   };
 }

@@ -15,13 +15,14 @@ export async function startHttpServer(
   options: { host: string; port: number; shutdownTimeoutMs: number; logger: Logger; state: HttpAppState },
 ): Promise<RunningHttpServer> {
   const server = http.createServer(app);
-  let inFlight = 0;
+  const inFlight = new Set<http.ServerResponse>();
   let onDrained: (() => void) | undefined;
   server.on('request', (_req, res: http.ServerResponse) => {
-    inFlight += 1;
+    inFlight.add(res);
+    if (options.state.shuttingDown) res.shouldKeepAlive = false;
     res.on('close', () => {
-      inFlight -= 1;
-      if (inFlight === 0) onDrained?.();
+      inFlight.delete(res);
+      if (inFlight.size === 0) onDrained?.();
     });
   });
 
@@ -40,12 +41,17 @@ export async function startHttpServer(
       // progress, so draining is tracked separately with the in-flight count.
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
+      // Responses still to be written tell their clients not to reuse the connection.
+      for (const res of inFlight) {
+        res.shouldKeepAlive = false;
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+      }
       const drained = new Promise<void>((done) => {
-        if (inFlight === 0) done();
+        if (inFlight.size === 0) done();
         else onDrained = done;
       });
       const timer = setTimeout(() => {
-        options.logger.warn({ inFlight }, 'shutdown timeout: closing connections with requests still in flight');
+        options.logger.warn({ inFlight: inFlight.size }, 'shutdown timeout: closing connections with requests still in flight');
         server.closeAllConnections();
         onDrained?.();
       }, options.shutdownTimeoutMs);

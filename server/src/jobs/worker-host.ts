@@ -38,6 +38,8 @@ export async function startWorkerHost(options: {
       { connection, prefix: options.prefix, concurrency: options.concurrency ?? 4 },
     );
     worker.on('failed', (job, error) => options.logger.warn({ queue, job: job?.name, jobId: job?.id, err: error }, 'job failed'));
+    // Connection trouble is reported here; without a listener it would crash the process.
+    worker.on('error', (error) => options.logger.error({ queue, err: error }, 'worker error'));
     return { worker, connection };
   });
   options.logger.info({ queues: [...byQueue.keys()] }, workers.length ? 'workers started' : 'worker host started with no job definitions');

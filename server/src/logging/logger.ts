@@ -40,6 +40,10 @@ export function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    // libpq-style URLs may carry the password as a query parameter too.
+    for (const name of [...parsed.searchParams.keys()]) {
+      if (/pass|secret|key|token/i.test(name)) parsed.searchParams.set(name, '***');
+    }
     return parsed.toString();
   } catch {
     return '[unparseable url]';

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { withoutPassword } from '../logging/logger.ts';
 
 export type { Redis };
 
@@ -14,8 +15,15 @@ export async function connectApiRedis(url: string): Promise<Redis> {
     maxRetriesPerRequest: 1,
     connectTimeout: 5_000,
   });
-  redis.on('error', () => {}); // reconnects by itself; readiness reports the state
-  await redis.connect();
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => (lastError = error)); // reconnects by itself; readiness reports the state
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    const reason = (lastError ?? (error as Error)).message;
+    throw new Error(`Cannot reach Redis at ${withoutPassword(url)}: ${reason}`, { cause: lastError ?? error });
+  }
   return redis;
 }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { sql } from 'kysely';
 import type { Config, ResolvedConfig } from '../config/config.ts';
 import { createDatabase, type Database } from '../db/database.ts';
 import { assertCoalitionMigrated, migrateAll } from '../db/migrate.ts';
@@ -85,6 +86,9 @@ export async function startSystem(config: Config, logger: Logger, options: Syste
 
     const db = createDatabase({ url: resolved.databaseUrl, poolMax: resolved.dbPoolMax });
     cleanups.push(() => db.destroy());
+    await sql`select 1`.execute(db).catch((error: Error) => {
+      throw new Error(`Cannot reach PostgreSQL at ${withoutPassword(resolved.databaseUrl)}: ${error.message}`, { cause: error });
+    });
     if (options.migrate) await migrateAll(db, logger);
     else await assertCoalitionMigrated(db);
 

@@ -1,21 +1,13 @@
 import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
-import { latestMigrationName, migrateTenantSchema } from '../db/migrate.ts';
+import { latestMigrationName, migrateTenantSchema, withMigrationsSettled } from '../db/migrate.ts';
 import { isUniqueViolation } from '../db/postgres-errors.ts';
 import { assertValidSlug, tenantSchemaName } from '../db/schema-names.ts';
 import type { TenantRole } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
 import { insertAuditEvent } from './audit.queries.ts';
 import { findTenantBySlug, insertTenant } from './tenant.queries.ts';
-import { toTenant, type Tenant } from './tenant.ts';
-
-export interface CreateTenantInput {
-  slug: string;
-  displayName: string;
-  roles: TenantRole[];
-  timezone: string;
-  currency: string;
-  rateLimitPerMinute?: number | null | undefined;
-}
+import { createTenantInputSchema, toTenant, type CreateTenantInput, type Tenant } from './tenant.ts';
+import { parseInput } from '../errors/validation.ts';
 
 /**
  * Registers a tenant and provisions its schema. The schema is migrated first (that
@@ -23,9 +15,14 @@ export interface CreateTenantInput {
  * in between leaves an empty schema that the next attempt reuses, never a registered
  * tenant without tables.
  */
-export async function createTenant(db: Database, input: CreateTenantInput, actor: string): Promise<Tenant> {
-  assertValidSlug(input.slug);
+export async function createTenant(db: Database, rawInput: CreateTenantInput, actor: string): Promise<Tenant> {
+  assertValidSlug(rawInput.slug);
+  const input = parseInput(createTenantInputSchema, rawInput);
   if (await findTenantBySlug(coalitionDb(db), input.slug)) throw slugTaken(input.slug);
+  return withMigrationsSettled(db, () => provisionAndRegister(db, input, actor));
+}
+
+async function provisionAndRegister(db: Database, input: ReturnType<typeof createTenantInputSchema.parse>, actor: string): Promise<Tenant> {
   await migrateTenantSchema(db, input.slug);
   const schemaVersion = await latestMigrationName('tenant');
   try {

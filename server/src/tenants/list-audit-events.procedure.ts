@@ -18,9 +18,9 @@ export const listAuditEventsProcedure = tenantProcedure
     openapi: { method: 'GET', path: '/v1/audit-events', tags: ['audit'], summary: "Your tenant's audit trail, newest first", protect: true },
   })
   .input(
-    z.object({
+    z.strictObject({
       limit: z.coerce.number().int().min(1).max(500).default(100),
-      cursor: z.string().regex(/^\d{1,19}$/, 'must be the nextCursor of a previous page').optional(),
+      cursor: z.string().regex(/^\d{1,18}$/, 'must be the nextCursor of a previous page').optional(),
     }),
   )
   .output(z.object({ events: z.array(auditEventOutput), nextCursor: z.string().nullable() }))

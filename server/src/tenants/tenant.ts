@@ -1,10 +1,20 @@
 import { z } from 'zod';
+import { humanText } from '../errors/text-schemas.ts';
 import { SLUG_PATTERN } from '../db/schema-names.ts';
 import type { TenantRole, TenantStatus, TenantsTable } from '../db/tables.ts';
 import type { Selectable } from 'kysely';
 
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
-const TIMEZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
+
+/** Any zone name the ICU database resolves, aliases such as Etc/UTC or Europe/Kiev included. */
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return value.length <= 64;
+  } catch {
+    return false;
+  }
+}
 
 export const slugSchema = z
   .string()
@@ -12,7 +22,7 @@ export const slugSchema = z
 
 export const timezoneSchema = z
   .string()
-  .refine((value) => TIMEZONES.has(value), 'must be an IANA time zone such as "Europe/Moscow" or "UTC"');
+  .refine(isTimeZone, 'must be an IANA time zone such as "Europe/Moscow" or "UTC"');
 
 export const currencySchema = z
   .string()
@@ -20,6 +30,42 @@ export const currencySchema = z
 
 export const tenantRoleSchema = z.enum(['issuer', 'partner'], { message: 'must be "issuer" or "partner"' });
 export const tenantStatusSchema = z.enum(['active', 'suspended'], { message: 'must be "active" or "suspended"' });
+
+const displayNameSchema = humanText(200);
+const rolesSchema = z.array(tenantRoleSchema).min(1, 'name at least one role: issuer and/or partner').max(2);
+const rateLimitSchema = z.number().int().min(1).max(1_000_000).nullable();
+
+export const createTenantInputSchema = z.strictObject({
+  slug: slugSchema.describe('Permanent identifier, e.g. "green-grocer". Names the tenant schema.'),
+  displayName: displayNameSchema,
+  roles: rolesSchema,
+  timezone: timezoneSchema.describe('IANA zone the tenant reports and settles in.'),
+  currency: currencySchema.describe("ISO 4217 currency of the tenant's money amounts; fixed once created."),
+  rateLimitPerMinute: rateLimitSchema.optional().describe('Requests per minute for each of its API keys; null = server default.'),
+});
+
+export type CreateTenantInput = z.input<typeof createTenantInputSchema>;
+
+const updatableFields = {
+  displayName: displayNameSchema.optional(),
+  roles: rolesSchema.optional(),
+  status: tenantStatusSchema.optional(),
+  timezone: timezoneSchema.optional(),
+  rateLimitPerMinute: rateLimitSchema.optional(),
+};
+
+function changesSomething(patch: Record<string, unknown>): boolean {
+  return Object.keys(updatableFields).some((field) => patch[field] !== undefined);
+}
+
+const NOTHING_TO_CHANGE = `name at least one field to change: ${Object.keys(updatableFields).join(', ')}`;
+
+export const updateTenantInputSchema = z.strictObject(updatableFields).refine(changesSomething, NOTHING_TO_CHANGE);
+
+/** The same patch addressed by slug, as the REST path and tRPC input carry it. */
+export const updateTenantBySlugInputSchema = z.strictObject({ slug: slugSchema, ...updatableFields }).refine(changesSomething, NOTHING_TO_CHANGE);
+
+export type UpdateTenantInput = z.input<typeof updateTenantInputSchema>;
 
 export const tenantOutputSchema = z.object({
   slug: z.string(),

@@ -1,21 +1,15 @@
 import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
-import type { TenantRole, TenantStatus } from '../db/tables.ts';
+import type { TenantRole } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
 import { insertAuditEvent } from './audit.queries.ts';
 import { updateTenantBySlug } from './tenant.queries.ts';
-import { toTenant, type Tenant } from './tenant.ts';
-
-export interface UpdateTenantInput {
-  displayName?: string | undefined;
-  roles?: TenantRole[] | undefined;
-  status?: TenantStatus | undefined;
-  timezone?: string | undefined;
-  rateLimitPerMinute?: number | null | undefined;
-}
+import { toTenant, updateTenantInputSchema, type Tenant, type UpdateTenantInput } from './tenant.ts';
+import { parseInput } from '../errors/validation.ts';
 
 /** Currency is fixed at creation: money already recorded in it would change meaning. */
-export async function updateTenant(db: Database, slug: string, patch: UpdateTenantInput, actor: string): Promise<Tenant> {
+export async function updateTenant(db: Database, slug: string, rawPatch: UpdateTenantInput, actor: string): Promise<Tenant> {
+  const patch = parseInput(updateTenantInputSchema, rawPatch);
   return db.transaction().execute(async (trx) => {
     const row = await updateTenantBySlug(coalitionDb(trx), slug, {
       ...(patch.displayName !== undefined && { display_name: patch.displayName }),

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { AppError } from '../errors/app-error.ts';
+import { validationError } from '../errors/validation.ts';
 
 interface ZodLikeIssue {
   path: PropertyKey[];
@@ -17,19 +18,34 @@ function zodIssues(cause: unknown): ZodLikeIssue[] | null {
  * transport's own errors get their reason code, and anything unexpected becomes an
  * INTERNAL_ERROR whose message discloses nothing.
  */
+/** Errors of Express's JSON body parser (body-parser), by their `type`. */
+function bodyParserError(error: unknown): AppError | null {
+  switch ((error as { type?: unknown } | null)?.type) {
+    case 'entity.too.large':
+      return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts.');
+    case 'entity.parse.failed':
+      return new AppError('MALFORMED_JSON', 'The request body (or tRPC input parameter) is not valid JSON.');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 application/json.');
+    default:
+      return null;
+  }
+}
+
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  const parserError = bodyParserError(error);
+  if (parserError) return parserError;
   if (isBackingServiceOutage(error)) return serviceUnavailable(error);
   if (!(error instanceof TRPCError)) return internalError(error);
   if (error.cause instanceof AppError) return error.cause;
   if (error.cause instanceof SyntaxError) return new AppError('MALFORMED_JSON', 'The request body is not valid JSON.');
 
-  const issues = zodIssues(error.cause);
-  if (issues) {
-    const described = issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(input)', message: issue.message, code: issue.code }));
-    const summary = described.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
-    return new AppError('VALIDATION_FAILED', `Invalid input. ${summary}`, { issues: described });
-  }
+  // Only input validation is the caller's fault: a zod error behind any other code is
+  // our own output failing its schema, which is an internal error.
+  const issues = error.code === 'BAD_REQUEST' ? zodIssues(error.cause) : null;
+  if (issues) return validationError(issues);
   switch (error.code) {
     case 'PARSE_ERROR':
       return new AppError('MALFORMED_JSON', 'The request body (or tRPC input parameter) is not valid JSON.');

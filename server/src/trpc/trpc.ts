@@ -6,6 +6,7 @@ import type { Principal, TenantHandle } from '../auth/principal.ts';
 import { hasScopes, type TenantScope } from '../auth/scopes.ts';
 import { AppError, toErrorBody } from '../errors/app-error.ts';
 import { ERROR_CODES } from '../errors/error-codes.ts';
+import { currentRequestId } from '../http/request-scope.ts';
 import type { RequestContext } from './context.ts';
 import { toAppError } from './to-app-error.ts';
 
@@ -31,30 +32,38 @@ const t = initTRPC
         // The JSON-RPC number of the reason's tRPC code (error.shape.code on the client);
         // the stable reason itself is data.code.
         code: TRPC_ERROR_CODES_BY_KEY[ERROR_CODES[appError.code].trpc],
-        data: { ...toErrorBody(appError, ctx?.requestId), httpStatus: appError.httpStatus, path: shape.data.path },
+        data: { ...toErrorBody(appError, ctx?.requestId ?? currentRequestId()), httpStatus: appError.httpStatus, path: shape.data.path },
       };
     },
   });
 
 export const router = t.router;
-export const createCallerFactory = t.createCallerFactory;
 
 const rateLimitByIp = t.middleware(async ({ ctx, next }) => {
-  await ctx.services.rateLimits.consumeForIp(ctx.clientIp, ctx.headers);
+  await ctx.services.rateLimits.consumeForIp(ctx.clientIp, ctx.responseHeaders);
   return next();
 });
 
-const authenticate = t.middleware(async ({ ctx, next }) => {
-  let principal: Principal;
-  try {
-    principal = await authenticateApiKey(ctx.services.db, ctx.authorization);
-  } catch (error) {
-    // Failed attempts count against the caller's address: guessing keys gets a 429.
-    if (error instanceof AppError && error.code === 'UNAUTHENTICATED') await ctx.services.rateLimits.consumeForIp(ctx.clientIp, ctx.headers);
+/**
+ * Resolves the caller's key once per HTTP request (a tRPC batch shares it). A failed
+ * attempt counts once against the caller's address, so guessing keys gets a 429.
+ */
+function authenticateOnce(ctx: RequestContext): Promise<Principal> {
+  ctx.authentication.principal ??= authenticateApiKey(ctx.services.db, ctx.authorization).catch(async (error: unknown) => {
+    if (error instanceof AppError && error.code === 'UNAUTHENTICATED') await ctx.services.rateLimits.consumeForIp(ctx.clientIp, ctx.responseHeaders);
     throw error;
-  }
+  });
+  return ctx.authentication.principal;
+}
+
+const authenticate = t.middleware(async ({ ctx, next }) => {
+  const principal = await authenticateOnce(ctx);
+  // Every call counts, a batched one too; a suspended tenant's calls as well.
   const tenantLimit = principal.kind === 'tenant' ? principal.tenant.rateLimitPerMinute : null;
-  await ctx.services.rateLimits.consumeForKey(principal.keyId, tenantLimit, ctx.headers);
+  await ctx.services.rateLimits.consumeForKey(principal.keyId, tenantLimit, ctx.responseHeaders);
+  if (principal.kind === 'tenant' && principal.tenant.status === 'suspended') {
+    throw new AppError('TENANT_SUSPENDED', `Tenant ${principal.tenant.slug} is suspended. Contact the coalition operator.`, { tenant: principal.tenant.slug });
+  }
   return next({ ctx: { principal, log: ctx.log.child({ keyId: principal.keyId }) } });
 });
 

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/**
+ * One version of a campaign's accrual rules. A purchase is judged by the version in
+ * effect at its time, so changing rules never rewrites what old purchases earned.
+ */
+export const skuBonusSchema = z.object({
+  sku: z.string().trim().min(1).max(64),
+  stickersPerUnit: z.number().int().min(1).max(1000),
+  maxPerReceipt: z.number().int().min(1).max(100_000).nullable().default(null),
+});
+
+export const accrualRulesSchema = z.object({
+  /** N stickers for each full `perAmountMinor` of the receipt total. */
+  perAmountMinor: z.number().int().min(1).max(1e12),
+  stickersPerStep: z.number().int().min(1).max(1000).default(1),
+  minTotalMinor: z.number().int().min(0).max(1e12).default(0),
+  maxPerReceipt: z.number().int().min(1).max(100_000).nullable().default(null),
+  skuBonuses: z
+    .array(skuBonusSchema)
+    .max(500)
+    .default([])
+    .refine((bonuses) => new Set(bonuses.map((b) => b.sku)).size === bonuses.length, 'each SKU may appear once'),
+  /** Days stickers stay pending: the returns window. */
+  holdDays: z.number().int().min(0).max(365).default(14),
+});
+
+export type AccrualRules = z.infer<typeof accrualRulesSchema>;
+
+export interface ReceiptLine {
+  sku: string;
+  quantity: number;
+  amountMinor: number;
+}
+
+export interface AccrualBreakdown {
+  base: number;
+  bonus: number;
+  /** What the receipt earns after the per-receipt cap. */
+  total: number;
+}
+
+/**
+ * Stickers a receipt earns under one rules version. Pure: the same receipt and rules
+ * always earn the same stickers, which is what makes returns reversible exactly.
+ */
+export function computeAccrual(rules: AccrualRules, receipt: { totalMinor: number; lines: readonly ReceiptLine[] }): AccrualBreakdown {
+  if (receipt.totalMinor < rules.minTotalMinor || receipt.totalMinor <= 0) return { base: 0, bonus: 0, total: 0 };
+  const base = Math.floor(receipt.totalMinor / rules.perAmountMinor) * rules.stickersPerStep;
+  let bonus = 0;
+  for (const rule of rules.skuBonuses) {
+    // Weighted goods (0.75 kg) earn per whole unit only.
+    const units = receipt.lines.filter((line) => line.sku === rule.sku).reduce((sum, line) => sum + Math.max(0, Math.floor(line.quantity)), 0);
+    const earned = units * rule.stickersPerUnit;
+    bonus += rule.maxPerReceipt === null ? earned : Math.min(earned, rule.maxPerReceipt);
+  }
+  const uncapped = base + bonus;
+  return { base, bonus, total: rules.maxPerReceipt === null ? uncapped : Math.min(uncapped, rules.maxPerReceipt) };
+}
+
+/**
+ * Stickers to take back when `returnedMinor` of a `totalMinor` receipt has been
+ * returned so far, given `credited` stickers earned and `alreadyReversed` taken back by
+ * earlier returns. Proportional and cumulative, so a receipt returned in parts never
+ * loses more than it earned and a full return takes back exactly what it earned.
+ */
+export function stickersToReverse(input: { credited: number; alreadyReversed: number; totalMinor: number; returnedMinor: number }): number {
+  const { credited, alreadyReversed, totalMinor, returnedMinor } = input;
+  if (credited <= 0 || totalMinor <= 0) return 0;
+  const share = Math.min(returnedMinor, totalMinor) / totalMinor;
+  const targetReversed = share >= 1 ? credited : Math.floor(credited * share);
+  return Math.max(0, targetReversed - alreadyReversed);
+}
