@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,16 +10,13 @@ import pg from 'pg';
 import { createTenantApiKey } from '../server/src/auth/create-api-key.ts';
 import { configFromEnv, type ResolvedConfig } from '../server/src/config/config.ts';
 import { parseEnv } from '../server/src/config/env.ts';
-import { createDatabase } from '../server/src/db/database.ts';
 import { migrateCoalition } from '../server/src/db/migrate.ts';
 import { createHttpApp, type HttpAppState } from '../server/src/http/app.ts';
-import { RateLimits } from '../server/src/http/rate-limits.ts';
 import { startHttpServer } from '../server/src/http/server.ts';
 import type { Logger } from '../server/src/logging/logger.ts';
-import { connectApiRedis } from '../server/src/redis/redis.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../server/src/runtime/embedded-postgres.ts';
 import { startEmbeddedRedis } from '../server/src/runtime/embedded-redis.ts';
-import type { AppServices } from '../server/src/system/services.ts';
+import { connectServices } from '../server/src/system/connect-services.ts';
 import { createTenant } from '../server/src/tenants/create-tenant.ts';
 import { requireTenantRow } from '../server/src/tenants/get-tenant.ts';
 
@@ -175,27 +173,21 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
   // The environment schema caps rate limits at 1,000,000/min; the benchmark sets them directly.
   const config: ResolvedConfig = {
     ...parsed,
+    secretKey: randomBytes(32),
     rateLimits: { perKeyPerMinute: BENCH_RATE_LIMIT_PER_MINUTE, perIpPerMinute: BENCH_RATE_LIMIT_PER_MINUTE },
   };
 
-  const db = createDatabase({ url: config.databaseUrl, poolMax: config.dbPoolMax });
-  stops.push('database pool', () => db.destroy());
+  const connected = await connectServices(config, logger);
+  stops.push('services (database pool, Redis connection)', () => connected.close());
+  const { services } = connected;
+  const { db, redis } = services;
   await migrateCoalition(db);
-
-  const redis = await connectApiRedis(config.redisUrl);
-  stops.push('Redis connection', () => redis.quit());
   // Only matters with BENCH_REDIS_URL: remove this run's rate-limit counters.
   stops.push('Redis keys of this run', async () => {
     const keys: string[] = [];
     for await (const batch of redis.scanStream({ match: `${config.queuePrefix}:*`, count: 500 })) keys.push(...(batch as string[]));
     if (keys.length > 0) await redis.del(...keys);
   });
-  const rateLimits = new RateLimits(redis, {
-    keyPrefix: config.queuePrefix,
-    perKeyPerMinute: config.rateLimits.perKeyPerMinute,
-    perIpPerMinute: config.rateLimits.perIpPerMinute,
-  });
-  const services: AppServices = { config, db, redis, logger, rateLimits };
 
   const tenant = await createTenant(
     db,

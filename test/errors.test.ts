@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../server/src/errors/error-codes.ts';
 import { keyFor, operatorKey, tenantWithKey } from './support/factories.ts';
 import { runCli } from './support/cli.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
 import { request, trpcCall } from './support/http-client.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
 import { coalitionDb } from '../server/src/db/database.ts';
@@ -190,9 +191,14 @@ describe('error bodies', () => {
     expect(res.body.error.data.code).toBe('TENANT_NOT_FOUND');
   });
 
-  it('answers 503 SERVICE_UNAVAILABLE when PostgreSQL cannot be reached', async () => {
-    const port = await closedPort();
-    const cut = await startTestSystem({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/gone` });
+  it('answers 503 SERVICE_UNAVAILABLE when PostgreSQL goes away under a running server', async () => {
+    const real = new URL(system.env.DATABASE_URL!);
+    const proxy = await startTcpProxy({ host: real.hostname, port: Number(real.port) });
+    const viaProxy = new URL(real);
+    viaProxy.port = String(proxy.port);
+    const cut = await startTestSystem({ DATABASE_URL: viaProxy.toString() });
+    expect((await request(cut.baseUrl, 'GET', '/api/v1/me', { key: operator })).status).toBe(200);
+    await proxy.cut();
     try {
       const res = await request(cut.baseUrl, 'GET', '/api/v1/me', { key: operator });
       expect(res.status).toBe(503);

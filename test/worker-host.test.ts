@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { JobDefinition } from '../server/src/jobs/job-definition.ts';
 import { startWorkerHost, type WorkerHost } from '../server/src/jobs/worker-host.ts';
-import { createLogger } from '../server/src/logging/logger.ts';
 import { createWorkerRedis } from '../server/src/redis/redis.ts';
 import { startCoalition } from './support/process.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
@@ -40,12 +39,7 @@ afterAll(async () => {
 });
 
 async function start(): Promise<WorkerHost> {
-  host = await startWorkerHost({
-    redisUrl: system.config.redisUrl,
-    prefix: system.config.queuePrefix,
-    logger: createLogger({ level: 'silent' }),
-    definitions: [greet],
-  });
+  host = await startWorkerHost({ services: system.services, definitions: [greet] });
   return host;
 }
 

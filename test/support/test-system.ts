@@ -1,15 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { customAlphabet } from 'nanoid';
 import pg from 'pg';
 import { Writable } from 'node:stream';
 import { inject } from 'vitest';
 import { configFromEnv, type ResolvedConfig } from '../../server/src/config/config.ts';
 import { parseEnv } from '../../server/src/config/env.ts';
-import { createDatabase } from '../../server/src/db/database.ts';
 import { createHttpApp, type HttpAppState } from '../../server/src/http/app.ts';
-import { RateLimits } from '../../server/src/http/rate-limits.ts';
 import { startHttpServer } from '../../server/src/http/server.ts';
 import { createLogger } from '../../server/src/logging/logger.ts';
-import { connectApiRedis } from '../../server/src/redis/redis.ts';
+import type { Clock } from '../../server/src/system/clock.ts';
+import { connectServices } from '../../server/src/system/connect-services.ts';
 import type { AppServices } from '../../server/src/system/services.ts';
 import { databaseUrl } from './database-url.ts';
 
@@ -31,7 +31,7 @@ export interface TestSystem {
  * A fresh database cloned from the migrated template, a private Redis key prefix and
  * the real app on an ephemeral port: one per test file, so files never share data.
  */
-export async function startTestSystem(overrides: Record<string, string> = {}): Promise<TestSystem> {
+export async function startTestSystem(overrides: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<TestSystem> {
   const runId = inject('runId');
   const name = `cx_test_${runId}_${suffix()}`;
   const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
@@ -47,6 +47,7 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     PORT: '0',
     RATE_LIMIT_KEY_PER_MINUTE: '100000',
     RATE_LIMIT_IP_PER_MINUTE: '100000',
+    SECRET_KEY: randomBytes(32).toString('base64'),
     ...overrides,
   };
   const config = configFromEnv(parseEnv(env)) as ResolvedConfig;
@@ -58,14 +59,8 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     },
   });
   const logger = createLogger({ level: config.logLevel, destination });
-  const db = createDatabase({ url: config.databaseUrl, poolMax: config.dbPoolMax });
-  const redis = await connectApiRedis(config.redisUrl);
-  const rateLimits = new RateLimits(redis, {
-    keyPrefix: config.queuePrefix,
-    perKeyPerMinute: config.rateLimits.perKeyPerMinute,
-    perIpPerMinute: config.rateLimits.perIpPerMinute,
-  });
-  const services: AppServices = { config, db, redis, logger, rateLimits };
+  const connected = await connectServices(config, logger, options.clock ? { clock: options.clock } : {});
+  const { services } = connected;
   const state: HttpAppState = { shuttingDown: false };
   const http = await startHttpServer(createHttpApp(services, state), { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 5_000, logger, state });
 
@@ -77,8 +72,7 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     logLines,
     stop: async () => {
       await http.close();
-      await redis.quit();
-      await db.destroy();
+      await connected.close();
     },
   };
 }

@@ -49,6 +49,9 @@ export async function runServices(mode: 'start' | 'serve' | 'worker'): Promise<v
     // private to the process that starts them.
     throw new ConfigError(`"coalition ${mode}" needs DATABASE_URL and REDIS_URL. For everything in one process on embedded servers, run "coalition start".`);
   }
+  if (mode !== 'start' && !config.secretKey) {
+    throw new ConfigError(`"coalition ${mode}" needs SECRET_KEY (base64 of 32 random bytes, the same for every process; e.g. openssl rand -base64 32).`);
+  }
   const options: SystemOptions = {
     start: { api: true, workers: true, migrate: true },
     serve: { api: true, workers: false, migrate: false },

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { decodeSecretKey } from '../secrets/secrets.ts';
 import { parseEnv, type Env } from './env.ts';
 
 export interface Config {
@@ -12,6 +13,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   rateLimits: { perKeyPerMinute: number; perIpPerMinute: number };
   queuePrefix: string;
+  /** Master key for keyed hashes; absent: `start` keeps one in dataDir, `serve`/`worker` refuse to run. */
+  secretKey: Buffer | undefined;
 }
 
 export function configFromEnv(env: Env, cwd = process.cwd()): Config {
@@ -30,6 +33,7 @@ export function configFromEnv(env: Env, cwd = process.cwd()): Config {
     logLevel: env.LOG_LEVEL,
     rateLimits: { perKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE },
     queuePrefix: env.QUEUE_PREFIX,
+    secretKey: env.SECRET_KEY ? (decodeSecretKey(env.SECRET_KEY) ?? undefined) : undefined,
   };
 }
 
@@ -38,4 +42,4 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Config with both service URLs known: what the API and workers run on. */
-export type ResolvedConfig = Config & { databaseUrl: string; redisUrl: string };
+export type ResolvedConfig = Config & { databaseUrl: string; redisUrl: string; secretKey: Buffer };

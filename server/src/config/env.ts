@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeSecretKey } from '../secrets/secrets.ts';
 
 const integer = (min: number, max: number) =>
   z
@@ -57,6 +58,11 @@ export const envSchema = z.object({
   RATE_LIMIT_IP_PER_MINUTE: integer(1, 1_000_000).default(120),
   TRUST_PROXY: trustProxy.default(false),
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(15_000),
+  SECRET_KEY: z
+    .string()
+    .trim()
+    .refine((value) => decodeSecretKey(value) !== null, 'must be base64 or hex of at least 32 random bytes (e.g. the output of: openssl rand -base64 32)')
+    .optional(),
   QUEUE_PREFIX: z.string().trim().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('cx'),
 });
 

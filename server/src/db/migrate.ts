@@ -16,24 +16,44 @@ export class MigrationError extends Error {
   override readonly name = 'MigrationError';
 }
 
+/** What a migration learns besides its db handle: raw SQL (functions, triggers) needs the schema. */
+export interface MigrationContext {
+  schema: string;
+}
+
+interface MigrationModule {
+  up(db: Kysely<any>, context: MigrationContext): Promise<void>;
+  down?(db: Kysely<any>, context: MigrationContext): Promise<void>;
+}
+
 class DirectoryMigrationProvider implements MigrationProvider {
-  constructor(private readonly set: MigrationSet) {}
+  constructor(
+    private readonly set: MigrationSet,
+    private readonly schema: string,
+  ) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    return loadMigrations(this.set);
+    const modules = await loadMigrations(this.set);
+    const context: MigrationContext = { schema: this.schema };
+    return Object.fromEntries(
+      Object.entries(modules).map(([name, module]) => [
+        name,
+        { up: (db: Kysely<any>) => module.up(db, context), ...(module.down && { down: (db: Kysely<any>) => module.down!(db, context) }) },
+      ]),
+    );
   }
 }
 
-const loaded = new Map<MigrationSet, Promise<Record<string, Migration>>>();
+const loaded = new Map<MigrationSet, Promise<Record<string, MigrationModule>>>();
 
-function loadMigrations(set: MigrationSet): Promise<Record<string, Migration>> {
+function loadMigrations(set: MigrationSet): Promise<Record<string, MigrationModule>> {
   let migrations = loaded.get(set);
   if (!migrations) {
     migrations = (async () => {
       const dir = new URL(`${set}/`, MIGRATIONS_ROOT);
       const files = (await readdir(fileURLToPath(dir))).filter((file) => MIGRATION_FILE.test(file)).sort();
       const entries = await Promise.all(
-        files.map(async (file) => [file.replace(/\.ts$/, ''), (await import(pathToFileURL(fileURLToPath(new URL(file, dir))).href)) as Migration] as const),
+        files.map(async (file) => [file.replace(/\.ts$/, ''), (await import(pathToFileURL(fileURLToPath(new URL(file, dir))).href)) as MigrationModule] as const),
       );
       return Object.fromEntries(entries);
     })();
@@ -68,7 +88,7 @@ async function migrateSchema(db: Database, schema: string, set: MigrationSet): P
   await createSchemaIfMissing(db, schema);
   const migrator = new Migrator({
     db: (db as Kysely<any>).withSchema(schema),
-    provider: new DirectoryMigrationProvider(set),
+    provider: new DirectoryMigrationProvider(set, schema),
     migrationTableSchema: schema,
   });
   const { error, results = [] } = await migrator.migrateToLatest();
@@ -141,7 +161,7 @@ export async function migrateAll(db: Database, logger: Logger): Promise<MigrateA
 export async function assertCoalitionMigrated(db: Database): Promise<void> {
   const migrator = new Migrator({
     db: (db as Kysely<any>).withSchema(COALITION_SCHEMA),
-    provider: new DirectoryMigrationProvider('coalition'),
+    provider: new DirectoryMigrationProvider('coalition', COALITION_SCHEMA),
     migrationTableSchema: COALITION_SCHEMA,
   });
   const pending = (await migrator.getMigrations()).filter((migration) => !migration.executedAt);

@@ -96,7 +96,8 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: {
     trpc: 'SERVICE_UNAVAILABLE',
     httpStatus: 503,
-    meaning: 'PostgreSQL is unreachable right now. Nothing was changed; retry with backoff.',
+    meaning:
+      'PostgreSQL is unreachable right now, or the tenant\'s data is being migrated. Retry with backoff; a write may or may not have been applied, so retry writes with the same Idempotency-Key or check first.',
   },
   INTERNAL_ERROR: {
     trpc: 'INTERNAL_SERVER_ERROR',

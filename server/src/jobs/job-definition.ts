@@ -1,10 +1,11 @@
 import type { z } from 'zod';
 import type { Logger } from '../logging/logger.ts';
+import type { AppServices } from '../system/services.ts';
 
 /** A kind of background job: where it runs, what its payload looks like, what it does. */
 export interface JobDefinition<Payload = any> {
   queue: string;
   name: string;
   payload: z.ZodType<Payload>;
-  handle(payload: Payload, context: { logger: Logger }): Promise<void>;
+  handle(payload: Payload, context: { services: AppServices; logger: Logger }): Promise<void>;
 }

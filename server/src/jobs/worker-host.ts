@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Logger } from '../logging/logger.ts';
+import type { AppServices } from '../system/services.ts';
 import { createWorkerRedis } from '../redis/redis.ts';
 import type { JobDefinition } from './job-definition.ts';
 
@@ -13,18 +13,14 @@ export interface WorkerHost {
  * has been validated against the definition's schema; a payload that fails validation
  * is a bug upstream and is failed without retries.
  */
-export async function startWorkerHost(options: {
-  redisUrl: string;
-  prefix: string;
-  logger: Logger;
-  definitions: readonly JobDefinition[];
-  concurrency?: number;
-}): Promise<WorkerHost> {
+export async function startWorkerHost(options: { services: AppServices; definitions: readonly JobDefinition[]; concurrency?: number }): Promise<WorkerHost> {
+  const { services } = options;
+  const logger = services.logger;
   const byQueue = new Map<string, JobDefinition[]>();
   for (const definition of options.definitions) byQueue.set(definition.queue, [...(byQueue.get(definition.queue) ?? []), definition]);
 
   const workers = [...byQueue].map(([queue, definitions]) => {
-    const connection = createWorkerRedis(options.redisUrl);
+    const connection = createWorkerRedis(services.config.redisUrl);
     const worker = new Worker(
       queue,
       async (job) => {
@@ -33,16 +29,16 @@ export async function startWorkerHost(options: {
         const payload = definition.payload.safeParse(job.data);
         // Retrying cannot fix a malformed payload: fail it for good, visibly.
         if (!payload.success) throw new UnrecoverableError(`Invalid payload for job ${job.name}: ${payload.error.message}`);
-        await definition.handle(payload.data, { logger: options.logger.child({ queue, job: job.name, jobId: job.id }) });
+        await definition.handle(payload.data, { services, logger: logger.child({ queue, job: job.name, jobId: job.id }) });
       },
-      { connection, prefix: options.prefix, concurrency: options.concurrency ?? 4 },
+      { connection, prefix: services.config.queuePrefix, concurrency: options.concurrency ?? 4 },
     );
-    worker.on('failed', (job, error) => options.logger.warn({ queue, job: job?.name, jobId: job?.id, err: error }, 'job failed'));
+    worker.on('failed', (job, error) => logger.warn({ queue, job: job?.name, jobId: job?.id, err: error }, 'job failed'));
     // Connection trouble is reported here; without a listener it would crash the process.
-    worker.on('error', (error) => options.logger.error({ queue, err: error }, 'worker error'));
+    worker.on('error', (error) => logger.error({ queue, err: error }, 'worker error'));
     return { worker, connection };
   });
-  options.logger.info({ queues: [...byQueue.keys()] }, workers.length ? 'workers started' : 'worker host started with no job definitions');
+  logger.info({ queues: [...byQueue.keys()] }, workers.length ? 'workers started' : 'worker host started with no job definitions');
 
   return {
     queues: [...byQueue.keys()],

@@ -3,6 +3,8 @@ import type { Database } from '../db/database.ts';
 import type { RateLimits } from '../http/rate-limits.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Redis } from '../redis/redis.ts';
+import type { Secrets } from '../secrets/secrets.ts';
+import type { Clock } from './clock.ts';
 
 /** Long-lived dependencies, built once per process and handed to every request. */
 export interface AppServices {
@@ -11,4 +13,6 @@ export interface AppServices {
   redis: Redis;
   logger: Logger;
   rateLimits: RateLimits;
+  secrets: Secrets;
+  clock: Clock;
 }

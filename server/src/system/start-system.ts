@@ -1,19 +1,18 @@
 import path from 'node:path';
-import { sql } from 'kysely';
 import type { Config, ResolvedConfig } from '../config/config.ts';
 import { createDatabase, type Database } from '../db/database.ts';
 import { assertCoalitionMigrated, migrateAll } from '../db/migrate.ts';
 import { createHttpApp, type HttpAppState } from '../http/app.ts';
-import { RateLimits } from '../http/rate-limits.ts';
 import { startHttpServer } from '../http/server.ts';
 import { jobDefinitions } from '../jobs/registry.ts';
 import { startWorkerHost } from '../jobs/worker-host.ts';
 import { withoutPassword, type Logger } from '../logging/logger.ts';
-import { connectApiRedis } from '../redis/redis.ts';
 import { startEmbeddedPostgres } from '../runtime/embedded-postgres.ts';
 import { startEmbeddedRedis } from '../runtime/embedded-redis.ts';
-import { clearEmbeddedRuntime, recordEmbeddedRuntime, runningEmbeddedDatabaseUrl } from '../runtime/embedded-runtime-file.ts';
+import { loadOrCreateSecretKey } from '../runtime/secret-key-file.ts';
+import { connectServices } from './connect-services.ts';
 import type { AppServices } from './services.ts';
+import { clearEmbeddedRuntime, recordEmbeddedRuntime, runningEmbeddedDatabaseUrl } from '../runtime/embedded-runtime-file.ts';
 
 export const EMBEDDED_DATABASE_NAME = 'coalition';
 
@@ -81,28 +80,20 @@ export async function startSystem(config: Config, logger: Logger, options: Syste
       redisUrl = redis.url;
       logger.info('embedded Redis started');
     }
-    const resolved: ResolvedConfig = { ...config, databaseUrl: database.url, redisUrl };
+    // `start` keeps a generated key beside its data; `serve`/`worker` are checked for
+    // SECRET_KEY before they get here.
+    const secretKey = config.secretKey ?? (await loadOrCreateSecretKey(config.dataDir));
+    const resolved: ResolvedConfig = { ...config, databaseUrl: database.url, redisUrl, secretKey };
     logger.info({ database: withoutPassword(database.url), redis: withoutPassword(redisUrl) }, 'connecting');
 
-    const db = createDatabase({ url: resolved.databaseUrl, poolMax: resolved.dbPoolMax });
-    cleanups.push(() => db.destroy());
-    await sql`select 1`.execute(db).catch((error: Error) => {
-      throw new Error(`Cannot reach PostgreSQL at ${withoutPassword(resolved.databaseUrl)}: ${error.message}`, { cause: error });
-    });
-    if (options.migrate) await migrateAll(db, logger);
-    else await assertCoalitionMigrated(db);
-
-    const redis = await connectApiRedis(resolved.redisUrl);
-    cleanups.push(() => redis.quit());
-    const rateLimits = new RateLimits(redis, {
-      keyPrefix: resolved.queuePrefix,
-      perKeyPerMinute: resolved.rateLimits.perKeyPerMinute,
-      perIpPerMinute: resolved.rateLimits.perIpPerMinute,
-    });
-    const services: AppServices = { config: resolved, db, redis, logger, rateLimits };
+    const connected = await connectServices(resolved, logger);
+    cleanups.push(() => connected.close());
+    const { services } = connected;
+    if (options.migrate) await migrateAll(services.db, logger);
+    else await assertCoalitionMigrated(services.db);
 
     if (options.workers) {
-      const workers = await startWorkerHost({ redisUrl: resolved.redisUrl, prefix: resolved.queuePrefix, logger, definitions: jobDefinitions });
+      const workers = await startWorkerHost({ services, definitions: jobDefinitions });
       cleanups.push(() => workers.close());
     }
 
