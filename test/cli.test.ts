@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { request } from './support/http-client.ts';
+import { LATEST_TENANT_MIGRATION } from './support/migrations.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
 
 let system: TestSystem;
@@ -17,7 +18,7 @@ describe('coalition CLI', () => {
       system.env,
     );
     expect(created.code, created.stderr).toBe(0);
-    expect(JSON.parse(created.stdout)).toMatchObject({ slug: 'cli-grocer', roles: ['issuer', 'partner'], schemaVersion: '0001_audit_events' });
+    expect(JSON.parse(created.stdout)).toMatchObject({ slug: 'cli-grocer', roles: ['issuer', 'partner'], schemaVersion: LATEST_TENANT_MIGRATION });
 
     const key = await runCli(['key', 'create', '--tenant', 'cli-grocer', '--name', 'POS', '--scopes', 'pos:write,customers:read'], system.env);
     expect(key.code, key.stderr).toBe(0);

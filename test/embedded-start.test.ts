@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from './support/http-client.ts';
+import { LATEST_TENANT_MIGRATION } from './support/migrations.ts';
 import { startCoalition } from './support/process.ts';
 
 let dataRoot: string;
@@ -51,7 +52,7 @@ describe('coalition start with no configuration', () => {
     // Restarts do not pile up live operator keys: the previous boot's key is revoked.
     expect((await request(secondUrl!, 'GET', '/api/v1/me', { key })).status).toBe(401);
     const tenant = await request(secondUrl!, 'GET', '/api/v1/operator/tenants/first-boot', { key: secondKey });
-    expect(tenant.body).toMatchObject({ slug: 'first-boot', schemaVersion: '0001_audit_events' });
+    expect(tenant.body).toMatchObject({ slug: 'first-boot', schemaVersion: LATEST_TENANT_MIGRATION });
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
   });

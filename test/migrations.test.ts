@@ -3,11 +3,12 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coalitionDb } from '../server/src/db/database.ts';
-import { latestMigrationName, migrateAll, provisionTenantSchema } from '../server/src/db/migrate.ts';
+import { migrateAll, provisionTenantSchema } from '../server/src/db/migrate.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import { createLogger } from '../server/src/logging/logger.ts';
 import { tenantWithKey, uniqueSlug } from './support/factories.ts';
 import { request } from './support/http-client.ts';
+import { LATEST_TENANT_MIGRATION, TENANT_MIGRATIONS } from './support/migrations.ts';
 import { createTenant } from '../server/src/tenants/create-tenant.ts';
 import { runCli } from './support/cli.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
@@ -47,21 +48,21 @@ describe('migrations', () => {
     const schema = tenantSchemaName(slug!);
     const results = await Promise.all([1, 2, 3].map(() => provisionTenantSchema(system.services.db, slug!)));
     // Exactly one of the concurrent runs applied the migrations; the others found nothing to do.
-    expect(results.flat()).toEqual([await latestMigrationName('tenant')]);
-    expect(await tablesIn(schema)).toEqual(['audit_events', 'kysely_migration', 'kysely_migration_lock']);
+    expect(results.flat()).toEqual(TENANT_MIGRATIONS);
+    expect(await tablesIn(schema)).toEqual(expect.arrayContaining(['audit_events', 'kysely_migration', 'kysely_migration_lock', 'sticker_ledger']));
     expect(await provisionTenantSchema(system.services.db, slug!)).toEqual([]);
-    expect(await appliedMigrations(schema)).toEqual(['0001_audit_events']);
+    expect(await appliedMigrations(schema)).toEqual(TENANT_MIGRATIONS);
   });
 
   it('brings every tenant up to date and changes nothing when re-run', async () => {
     const slugs = await registerUnprovisioned(3);
     const first = await migrateAll(system.services.db, silent);
-    for (const slug of slugs) expect(first.tenants.find((t) => t.slug === slug)?.applied).toEqual(['0001_audit_events']);
+    for (const slug of slugs) expect(first.tenants.find((t) => t.slug === slug)?.applied).toEqual(TENANT_MIGRATIONS);
     const second = await migrateAll(system.services.db, silent);
     expect(second.coalition).toEqual([]);
     expect(second.tenants.every((tenant) => tenant.applied.length === 0)).toBe(true);
     const versions = await coalitionDb(system.services.db).selectFrom('tenants').select(['slug', 'schema_version']).where('slug', 'in', slugs).execute();
-    expect(versions.map((row) => row.schema_version)).toEqual(slugs.map(() => '0001_audit_events'));
+    expect(versions.map((row) => row.schema_version)).toEqual(slugs.map(() => LATEST_TENANT_MIGRATION));
   });
 
   it('serialises concurrent migrate runs and tenant creation: each migration applied once, no tenant left behind', async () => {
@@ -74,10 +75,10 @@ describe('migrations', () => {
     ]);
     for (const slug of slugs) {
       const appliedBy = [first, second].map((run) => run.tenants.find((t) => t.slug === slug)?.applied ?? []);
-      expect(appliedBy.flat(), slug).toEqual(['0001_audit_events']);
-      expect(await appliedMigrations(tenantSchemaName(slug))).toEqual(['0001_audit_events']);
+      expect(appliedBy.flat(), slug).toEqual(TENANT_MIGRATIONS);
+      expect(await appliedMigrations(tenantSchemaName(slug))).toEqual(TENANT_MIGRATIONS);
     }
-    expect(await appliedMigrations(tenantSchemaName(created))).toEqual(['0001_audit_events']);
+    expect(await appliedMigrations(tenantSchemaName(created))).toEqual(TENANT_MIGRATIONS);
   });
 
   it('answers 503 for a tenant whose schema is behind the code, until migrate catches it up', async () => {
@@ -100,21 +101,21 @@ describe('migrations', () => {
     await blocker.query('select 1 from coalition.tenants where slug = $1 for update', [slugs[2]]);
 
     const child = spawn(process.execPath, ['bin/coalition.js', 'migrate'], { env: { ...process.env, ...system.env }, stdio: 'pipe' });
-    await expect.poll(async () => (await appliedMigrationsOrNone(tenantSchemaName(slugs[2]!))).length, { timeout: 20_000 }).toBe(1);
+    await expect.poll(async () => (await appliedMigrationsOrNone(tenantSchemaName(slugs[2]!))).length, { timeout: 20_000 }).toBe(TENANT_MIGRATIONS.length);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     await blocker.query('rollback');
     await blocker.end();
 
     // Halfway: the first three schemas migrated, the rest untouched.
-    for (const slug of slugs.slice(0, 3)) expect(await appliedMigrationsOrNone(tenantSchemaName(slug))).toEqual(['0001_audit_events']);
+    for (const slug of slugs.slice(0, 3)) expect(await appliedMigrationsOrNone(tenantSchemaName(slug))).toEqual(TENANT_MIGRATIONS);
     for (const slug of slugs.slice(3)) expect(await appliedMigrationsOrNone(tenantSchemaName(slug))).toEqual([]);
 
     const rerun = await runCli(['migrate'], system.env);
     expect(rerun.code).toBe(0);
-    for (const slug of slugs) expect(await appliedMigrationsOrNone(tenantSchemaName(slug))).toEqual(['0001_audit_events']);
+    for (const slug of slugs) expect(await appliedMigrationsOrNone(tenantSchemaName(slug))).toEqual(TENANT_MIGRATIONS);
     const versions = await coalitionDb(system.services.db).selectFrom('tenants').select('schema_version').where('slug', 'in', slugs).execute();
-    expect(versions.every((row) => row.schema_version === '0001_audit_events')).toBe(true);
+    expect(versions.every((row) => row.schema_version === LATEST_TENANT_MIGRATION)).toBe(true);
   });
 });
 
