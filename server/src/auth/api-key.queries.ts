@@ -12,6 +12,7 @@ export type ApiKeyWithTenant = Selectable<ApiKeysTable> & {
   tenant_roles: string[] | null;
   tenant_rate_limit_per_minute: number | null;
   tenant_schema_version: string | null;
+  tenant_currency: string | null;
 };
 
 /** One indexed lookup per authenticated request: the key and its tenant together. */
@@ -26,6 +27,7 @@ export async function findApiKeyWithTenant(db: CoalitionDb, id: string): Promise
       'tenants.roles as tenant_roles',
       'tenants.rate_limit_per_minute as tenant_rate_limit_per_minute',
       'tenants.schema_version as tenant_schema_version',
+      'tenants.currency as tenant_currency',
     ])
     .where('api_keys.id', '=', id)
     .executeTakeFirst();

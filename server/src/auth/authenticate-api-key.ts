@@ -57,6 +57,7 @@ export async function authenticateApiKey(db: Database, authorization: string | u
       db: tenantDb(db, schema),
       rateLimitPerMinute: row.tenant_rate_limit_per_minute,
       status: row.tenant_status ?? 'active',
+      currency: row.tenant_currency ?? '',
     },
   };
 }

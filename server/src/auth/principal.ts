@@ -11,6 +11,8 @@ export interface TenantHandle {
   /** Kysely pinned to this tenant's schema: the only way request code reaches tenant tables. */
   db: TenantDb;
   rateLimitPerMinute: number | null;
+  /** ISO 4217: every money amount of this tenant is in it. */
+  currency: string;
   /** Suspended tenants authenticate (their calls are counted) but are refused. */
   status: TenantStatus;
 }

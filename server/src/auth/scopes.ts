@@ -15,6 +15,7 @@ export const TENANT_SCOPES = [
   'webhooks:manage',
   'settlement:read',
   'settlement:write',
+  'campaigns:write',
 ] as const;
 
 export type TenantScope = (typeof TENANT_SCOPES)[number];

@@ -67,7 +67,8 @@ export function computeAccrual(rules: AccrualRules, receipt: { totalMinor: numbe
 export function stickersToReverse(input: { credited: number; alreadyReversed: number; totalMinor: number; returnedMinor: number }): number {
   const { credited, alreadyReversed, totalMinor, returnedMinor } = input;
   if (credited <= 0 || totalMinor <= 0) return 0;
-  const share = Math.min(returnedMinor, totalMinor) / totalMinor;
-  const targetReversed = share >= 1 ? credited : Math.floor(credited * share);
+  const returned = Math.min(returnedMinor, totalMinor);
+  // Integer arithmetic: amounts up to 10^12 minor units times stickers overflow doubles.
+  const targetReversed = returned >= totalMinor ? credited : Number((BigInt(credited) * BigInt(returned)) / BigInt(totalMinor));
   return Math.max(0, targetReversed - alreadyReversed);
 }

@@ -88,6 +88,91 @@ export const ERROR_CODES = {
     httpStatus: 409,
     meaning: 'The tenant already has the maximum number of active API keys (50); revoke unused keys first.',
   },
+  IDEMPOTENCY_KEY_REQUIRED: {
+    trpc: 'BAD_REQUEST',
+    httpStatus: 400,
+    meaning: 'This operation needs an `Idempotency-Key` header (1-255 visible ASCII characters, unique per operation you intend).',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: 'The `Idempotency-Key` was already used with a different request body or operation; use a new key for a new request.',
+  },
+  CUSTOMER_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No customer has this id, card number or phone (and auto-enrolment is off, where it applies).',
+  },
+  CUSTOMER_BLOCKED: {
+    trpc: 'FORBIDDEN',
+    httpStatus: 403,
+    meaning: 'The customer is blocked: no stickers are credited and none can be exchanged until unblocked.',
+  },
+  CARD_ALREADY_REGISTERED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'This loyalty card number already belongs to another customer.',
+  },
+  PHONE_ALREADY_REGISTERED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'This phone number already belongs to another customer.',
+  },
+  CAMPAIGN_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No campaign with this id exists for the issuer.',
+  },
+  CAMPAIGN_ALREADY_STARTED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The campaign has started: its dates and stores are fixed; rules change only through a new rules version effective from now on.',
+  },
+  RULES_NOT_RETROACTIVE: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: 'A rules version must take effect now or later, and after the latest existing version: past purchases keep their terms.',
+  },
+  RECEIPT_ALREADY_RECORDED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'This receipt id was already recorded for this store under another Idempotency-Key.',
+  },
+  CURRENCY_MISMATCH: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: "Amounts must be in the tenant's currency; `details.expected` names it.",
+  },
+  RECEIPT_TOTAL_MISMATCH: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: 'The receipt lines do not add up to the total (tolerance: 1 minor unit per line).',
+  },
+  PURCHASE_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No purchase with this receipt id was recorded for this store.',
+  },
+  RETURN_ALREADY_RECORDED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'This return id was already recorded for the receipt under another Idempotency-Key.',
+  },
+  RETURN_EXCEEDS_PURCHASE: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: 'The returns of a receipt would add up to more than its total.',
+  },
+  INSUFFICIENT_STICKERS: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: "The customer's available stickers in the campaign do not cover the amount (pending stickers do not count).",
+  },
+  ROLE_REQUIRED: {
+    trpc: 'FORBIDDEN',
+    httpStatus: 403,
+    meaning: 'The operation belongs to a tenant role (issuer or partner) this tenant does not have; `details.requiredRole` names it.',
+  },
   RATE_LIMITED: {
     trpc: 'TOO_MANY_REQUESTS',
     httpStatus: 429,

@@ -15,6 +15,8 @@ export interface RequestContext {
    * has started.
    */
   responseHeaders: Map<string, string>;
+  /** The Idempotency-Key header, for operations that require one. */
+  idempotencyKey: string | undefined;
   /** One authentication per HTTP request, shared by every call of a tRPC batch. */
   authentication: { principal?: Promise<Principal> };
 }
@@ -26,6 +28,7 @@ export function createContextFactory(services: AppServices) {
     log: req.log,
     clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown',
     authorization: req.headers.authorization,
+    idempotencyKey: req.header('idempotency-key'),
     responseHeaders: new Map(),
     authentication: {},
   });

@@ -3,6 +3,7 @@ import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { authenticateApiKey } from '../auth/authenticate-api-key.ts';
 import type { Principal, TenantHandle } from '../auth/principal.ts';
+import type { TenantRole } from '../db/tables.ts';
 import { hasScopes, type TenantScope } from '../auth/scopes.ts';
 import { AppError, toErrorBody } from '../errors/app-error.ts';
 import { ERROR_CODES } from '../errors/error-codes.ts';
@@ -17,6 +18,8 @@ export type ProcedureMeta = OpenApiMeta & {
   access?: ProcedureAccess;
   /** Tenant procedures: scopes the key must hold (`admin` holds them all). Empty = any tenant key. */
   scopes?: TenantScope[];
+  /** Tenant procedures that belong to one side of the exchange. */
+  role?: TenantRole;
 };
 
 const t = initTRPC
@@ -98,6 +101,9 @@ export const tenantProcedure = t.procedure
         requiredScopes: required,
         grantedScopes: principal.scopes,
       });
+    }
+    if (meta?.role && !principal.tenant.roles.includes(meta.role)) {
+      throw new AppError('ROLE_REQUIRED', `This operation is for ${meta.role} tenants; ${principal.tenant.slug} is not one.`, { requiredRole: meta.role });
     }
     const tenant: TenantHandle = principal.tenant;
     return next({ ctx: { tenant, keyId: principal.keyId } });

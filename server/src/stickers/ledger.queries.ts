@@ -1,0 +1,56 @@
+import { sql, type Insertable, type Selectable } from 'kysely';
+import type { TenantDb } from '../db/database.ts';
+import type { StickerLedgerTable } from '../db/tables.ts';
+
+export type LedgerRow = Selectable<StickerLedgerTable>;
+export type NewLedgerRow = Insertable<StickerLedgerTable>;
+
+export async function appendLedger(db: TenantDb, rows: readonly NewLedgerRow[]): Promise<void> {
+  if (rows.length) await db.insertInto('sticker_ledger').values([...rows]).execute();
+}
+
+export interface CampaignBalanceRow {
+  campaign_id: string;
+  available: number;
+  total: number;
+}
+
+/**
+ * A customer's balance per campaign, straight from the ledger. An amount counts as
+ * available once its available_at has passed, or once the campaign's burn date has
+ * (stickers still on hold at the burn date burn with the rest).
+ */
+export async function balancesByCampaign(db: TenantDb, customerId: string, now: Date): Promise<CampaignBalanceRow[]> {
+  const rows = await db
+    .selectFrom('sticker_ledger as l')
+    .innerJoin('campaigns as c', 'c.id', 'l.campaign_id')
+    .select([
+      'l.campaign_id',
+      sql<string>`coalesce(sum(l.amount) filter (where least(l.available_at, c.burn_at) <= ${now}), 0)`.as('available'),
+      sql<string>`sum(l.amount)`.as('total'),
+    ])
+    .where('l.customer_id', '=', customerId)
+    .groupBy('l.campaign_id')
+    .orderBy('l.campaign_id')
+    .execute();
+  return rows.map((row) => ({ campaign_id: row.campaign_id, available: Number(row.available), total: Number(row.total) }));
+}
+
+/** Amounts still on hold, by the moment they become available. */
+export async function pendingReleases(db: TenantDb, customerId: string, now: Date): Promise<{ campaign_id: string; available_at: Date; amount: number }[]> {
+  const rows = await db
+    .selectFrom('sticker_ledger as l')
+    .innerJoin('campaigns as c', 'c.id', 'l.campaign_id')
+    .select(['l.campaign_id', 'l.available_at', sql<string>`sum(l.amount)`.as('amount')])
+    .where('l.customer_id', '=', customerId)
+    .where(sql<boolean>`least(l.available_at, c.burn_at) > ${now}`)
+    .groupBy(['l.campaign_id', 'l.available_at'])
+    .having(sql`sum(l.amount)`, '<>', 0)
+    .orderBy('l.available_at')
+    .execute();
+  return rows.map((row) => ({ campaign_id: row.campaign_id, available_at: row.available_at, amount: Number(row.amount) }));
+}
+
+export async function ledgerOfPurchase(db: TenantDb, purchaseId: string): Promise<LedgerRow[]> {
+  return db.selectFrom('sticker_ledger').selectAll().where('purchase_id', '=', purchaseId).orderBy('id').execute();
+}
