@@ -4,6 +4,7 @@ import { appRouter } from '../server/src/trpc/app-router.ts';
 import type { ProcedureMeta } from '../server/src/trpc/trpc.ts';
 import { keyFor, operatorKey, tenantWithKey, type TenantWithKey } from './support/factories.ts';
 import { request, trpcCall, type ApiResponse } from './support/http-client.ts';
+import { campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase } from './support/issuer.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
 
 /**
@@ -18,13 +19,24 @@ interface World {
   a: TenantWithKey;
   b: TenantWithKey;
   bExtraKeyId: string;
+  /** B's issuer data: a campaign, two customers (by card), a receipt each, the key B used. */
+  bCampaignId: string;
+  bCustomerId: string;
+  bCards: [string, string];
+  bReceipts: [string, string];
+  bIdempotencyKey: string;
 }
 
-type Probe =
-  | { input: unknown; refusedWith: { status: 400 | 403 | 404; code: string } }
-  | { input: unknown; answersWithOwnDataOnly: true };
+type Face = 'REST' | 'tRPC';
 
-const MATRIX: Record<string, (world: World) => Probe[]> = {
+type Probe = { headers?: Record<string, string> } & (
+  | { input: unknown; refusedWith: { status: 400 | 403 | 404; code: string } }
+  | { input: unknown; answersWithOwnDataOnly: true }
+);
+
+const notFound = (code: string) => ({ status: 404 as const, code });
+
+const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
   // public / any key
   version: () => [{ input: undefined, answersWithOwnDataOnly: true }],
   me: () => [{ input: undefined, answersWithOwnDataOnly: true }],
@@ -56,6 +68,50 @@ const MATRIX: Record<string, (world: World) => Probe[]> = {
   'operator.apiKeys.create': (w) => [{ input: { slug: w.b.tenant.slug, name: 'x', scopes: ['admin'] }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
   'operator.apiKeys.list': (w) => [{ input: { slug: w.b.tenant.slug }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
   'operator.apiKeys.revoke': (w) => [{ input: { keyId: w.b.keyId }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
+  // issuer: settings and campaigns (tenant schema)
+  'issuerSettings.get': () => [{ input: undefined, answersWithOwnDataOnly: true }],
+  'issuerSettings.update': () => [{ input: { expiringSoonDays: 3 }, answersWithOwnDataOnly: true }],
+  'campaigns.create': () => [{ input: campaignBody(new Date()), answersWithOwnDataOnly: true }],
+  'campaigns.list': () => [{ input: undefined, answersWithOwnDataOnly: true }],
+  'campaigns.get': (w) => [{ input: { campaignId: w.bCampaignId }, refusedWith: notFound('CAMPAIGN_NOT_FOUND') }],
+  'campaigns.update': (w) => [{ input: { campaignId: w.bCampaignId, name: 'hijacked' }, refusedWith: notFound('CAMPAIGN_NOT_FOUND') }],
+  'campaigns.scheduleRules': (w) => [
+    { input: { campaignId: w.bCampaignId, effectiveFrom: isoAfter(new Date(), 1), rules: { perAmountMinor: 1 } }, refusedWith: notFound('CAMPAIGN_NOT_FOUND') },
+  ],
+  // issuer: customers. Card numbers are per issuer: A enrolling B's card makes A's own customer.
+  'customers.enrol': (w, face) => [{ input: { cardNumber: face === 'REST' ? w.bCards[0] : `${w.bCards[0]}-T` }, answersWithOwnDataOnly: true }],
+  'customers.lookup': (w) => [{ input: { cardNumber: w.bCards[1] }, refusedWith: notFound('CUSTOMER_NOT_FOUND') }],
+  'customers.attachIdentity': (w) => [{ input: { customerId: w.bCustomerId, cardNumber: 'PROBE-1' }, refusedWith: notFound('CUSTOMER_NOT_FOUND') }],
+  'customers.get': (w) => [{ input: { customerId: w.bCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') }],
+  'customers.block': (w) => [{ input: { customerId: w.bCustomerId, reason: 'probe' }, refusedWith: notFound('CUSTOMER_NOT_FOUND') }],
+  'customers.unblock': (w) => [{ input: { customerId: w.bCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') }],
+  'customers.balance': (w) => [{ input: { customerId: w.bCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') }],
+  'customers.progress': (w) => [{ input: { customerId: w.bCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') }],
+  'customers.history': (w) => [{ input: { customerId: w.bCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') }],
+  'customers.adjust': (w) => [
+    { input: { customerId: w.bCustomerId, campaignId: w.bCampaignId, stickers: 100, reason: 'probe' }, refusedWith: notFound('CUSTOMER_NOT_FOUND') },
+  ],
+  // POS: B's Idempotency-Key must not replay B's answer to A; B's receipt ids are A's to use.
+  'pos.recordPurchase': (w, face) => [
+    {
+      input: purchaseBody(new Date(), { receiptId: `${w.bReceipts[0]}${face === 'REST' ? '' : '-T'}`, customer: { cardNumber: 'PROBE-POS' } }),
+      headers: { 'idempotency-key': `${w.bIdempotencyKey}-${face}` },
+      answersWithOwnDataOnly: true,
+    },
+    {
+      input: purchaseBody(new Date(), { receiptId: `${w.bReceipts[0]}-again-${face}`, customer: { cardNumber: 'PROBE-POS' } }),
+      // B's exact key (once: on the second face A would be reusing its own key).
+      headers: { 'idempotency-key': face === 'REST' ? w.bIdempotencyKey : `${w.bIdempotencyKey}-tRPC-2` },
+      answersWithOwnDataOnly: true,
+    },
+  ],
+  'pos.recordReturn': (w, face) => [
+    {
+      input: { storeCode: 'MSK-001', receiptId: w.bReceipts[1], returnId: `RET-${face}`, occurredAt: new Date().toISOString() },
+      headers: { 'idempotency-key': `probe-return-${face}` },
+      refusedWith: notFound('PURCHASE_NOT_FOUND'),
+    },
+  ],
 };
 
 let system: TestSystem;
@@ -67,14 +123,21 @@ beforeAll(async () => {
   const a = await tenantWithKey(system.services, { scopes: ['admin'] });
   const b = await tenantWithKey(system.services, { scopes: ['admin'] });
   const bExtra = await keyFor(system.services, b.tenant.slug, ['codes:redeem']);
-  world = { a, b, bExtraKeyId: bExtra.apiKey.id };
+  const now = new Date();
+  const campaign = await createCampaign(system.baseUrl, b.key, campaignBody(now));
+  const bCards: [string, string] = ['B-CARD-0001', 'B-CARD-0002'];
+  const bReceipts: [string, string] = ['B-R-1', 'B-R-2'];
+  const bIdempotencyKey = 'b-purchase-key-1';
+  const first = await recordPurchase(system.baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[0], customer: { cardNumber: bCards[0] } }), bIdempotencyKey);
+  await recordPurchase(system.baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[1], customer: { cardNumber: bCards[1] } }));
+  world = { a, b, bExtraKeyId: bExtra.apiKey.id, bCampaignId: campaign.id, bCustomerId: first.body.customerId, bCards, bReceipts, bIdempotencyKey };
   operator = await operatorKey(system.services);
 });
 afterAll(() => system.stop());
 
 const procedures = proceduresOf(appRouter);
 
-function restCall(path: string, input: unknown, key: string): Promise<ApiResponse> {
+function restCall(path: string, input: unknown, key: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
   const meta = procedures.find(([name]) => name === path)![1]._def.meta as ProcedureMeta;
   const { method, path: template } = meta.openapi!;
   const rest = { ...(input as Record<string, unknown> | undefined) };
@@ -85,13 +148,13 @@ function restCall(path: string, input: unknown, key: string): Promise<ApiRespons
   });
   if (method === 'GET') {
     const query = new URLSearchParams(Object.entries(rest).map(([k, v]): [string, string] => [k, String(v)])).toString();
-    return request(system.baseUrl, 'GET', `/api${url}${query ? `?${query}` : ''}`, { key });
+    return request(system.baseUrl, 'GET', `/api${url}${query ? `?${query}` : ''}`, { key, headers });
   }
-  return request(system.baseUrl, method, `/api${url}`, { key, body: rest });
+  return request(system.baseUrl, method, `/api${url}`, { key, body: rest, headers });
 }
 
 function tenantBMarkers(): string[] {
-  return [world.b.tenant.slug, world.b.keyId, world.bExtraKeyId];
+  return [world.b.tenant.slug, world.b.keyId, world.bExtraKeyId, world.bCampaignId, world.bCustomerId];
 }
 
 async function snapshotOfB() {
@@ -100,7 +163,18 @@ async function snapshotOfB() {
   const tenant = await request(system.baseUrl, 'GET', `/api/v1/operator/tenants/${world.b.tenant.slug}`, { key: operator });
   // lastUsedAt is bookkeeping written after the response; compare what B owns.
   const ownedKeys = keys.body.apiKeys.map(({ lastUsedAt: _ignored, ...key }: Record<string, unknown>) => key);
-  return { keys: ownedKeys, auditCount: audit.body.events.length, tenant: tenant.body };
+  const get = async (path: string) => (await request(system.baseUrl, 'GET', path, { key: world.b.key })).body;
+  return {
+    keys: ownedKeys,
+    auditCount: audit.body.events.length,
+    tenant: tenant.body,
+    settings: await get('/api/v1/issuer/settings'),
+    campaigns: await get('/api/v1/campaigns'),
+    customer: await get(`/api/v1/customers/${world.bCustomerId}`),
+    balance: await get(`/api/v1/customers/${world.bCustomerId}/balance`),
+    history: await get(`/api/v1/customers/${world.bCustomerId}/history`),
+    secondCustomer: await get(`/api/v1/customers/lookup?cardNumber=${world.bCards[1]}`),
+  };
 }
 
 describe('tenant isolation matrix', () => {
@@ -117,11 +191,11 @@ describe('tenant isolation matrix', () => {
     it(`refuses or scopes every probe of tenant A against tenant B over ${face}`, async () => {
       const before = await snapshotOfB();
       for (const [name, procedure] of procedures) {
-        for (const probe of MATRIX[name]!(world)) {
+        for (const probe of MATRIX[name]!(world, face)) {
           const res =
             face === 'REST'
-              ? await restCall(name, probe.input, world.a.key)
-              : await trpcCall(system.baseUrl, procedure._def.type as 'query' | 'mutation', name, probe.input, world.a.key);
+              ? await restCall(name, probe.input, world.a.key, probe.headers)
+              : await trpcCall(system.baseUrl, procedure._def.type as 'query' | 'mutation', name, probe.input, world.a.key, probe.headers);
           const label = `${face} ${name} ${JSON.stringify(probe.input)}`;
           if ('refusedWith' in probe) {
             expect(res.status, label).toBe(probe.refusedWith.status);

@@ -30,8 +30,8 @@ export async function request<T = any>(baseUrl: string, method: string, path: st
 }
 
 /** A tRPC call over HTTP, the way @trpc/client sends it (queries GET, mutations POST). */
-export async function trpcCall(baseUrl: string, type: 'query' | 'mutation', path: string, input: unknown, key?: string): Promise<ApiResponse> {
-  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+export async function trpcCall(baseUrl: string, type: 'query' | 'mutation', path: string, input: unknown, key?: string, extraHeaders: Record<string, string> = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...extraHeaders, ...(key ? { authorization: `Bearer ${key}` } : {}) };
   if (type === 'query') {
     const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
     return request(baseUrl, 'GET', `/trpc/${path}${query}`, { headers });

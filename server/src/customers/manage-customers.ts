@@ -1,5 +1,6 @@
 import type { TenantHandle } from '../auth/principal.ts';
 import { AppError } from '../errors/app-error.ts';
+import { insertAuditEvent } from '../tenants/audit.queries.ts';
 import { validationError } from '../errors/validation.ts';
 import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
 import type { Secrets } from '../secrets/secrets.ts';
@@ -79,8 +80,12 @@ export async function requireCustomer(tenant: TenantHandle, customerId: string):
   return row;
 }
 
-export async function setCustomerBlocked(tenant: TenantHandle, customerId: string, block: { reason: string } | null, now: Date): Promise<Customer> {
-  await requireCustomer(tenant, customerId);
-  const row = await updateCustomer(tenant.db, customerId, block ? { blocked_at: now, blocked_reason: block.reason } : { blocked_at: null, blocked_reason: null });
-  return toCustomer(row!);
+export async function setCustomerBlocked(context: { tenant: TenantHandle; actor: string }, customerId: string, block: { reason: string } | null, now: Date): Promise<Customer> {
+  return context.tenant.db.transaction().execute(async (trx) => {
+    const existing = await findCustomer(trx, { id: customerId }, { forUpdate: true });
+    if (!existing) throw customerNotFound({ id: customerId });
+    const row = await updateCustomer(trx, customerId, block ? { blocked_at: now, blocked_reason: block.reason } : { blocked_at: null, blocked_reason: null });
+    await insertAuditEvent(trx, { actor: context.actor, action: block ? 'customer.blocked' : 'customer.unblocked', subjectType: 'customer', subjectId: customerId, details: block ?? {} });
+    return toCustomer(row!);
+  });
 }

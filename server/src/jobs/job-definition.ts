@@ -7,5 +7,7 @@ export interface JobDefinition<Payload = any> {
   queue: string;
   name: string;
   payload: z.ZodType<Payload>;
+  /** Set for scheduled work: the worker host keeps one BullMQ job scheduler for it. */
+  repeatEveryMs?: number;
   handle(payload: Payload, context: { services: AppServices; logger: Logger }): Promise<void>;
 }

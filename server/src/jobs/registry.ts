@@ -1,7 +1,8 @@
+import { expireCampaignsJob } from '../stickers/expire-campaigns.ts';
 import type { JobDefinition } from './job-definition.ts';
 
 /**
  * Every job the workers run. Domains add their definitions here as they gain
  * background work (webhook delivery, code imports, hold releases, settlement runs).
  */
-export const jobDefinitions: readonly JobDefinition[] = [];
+export const jobDefinitions: readonly JobDefinition[] = [expireCampaignsJob];

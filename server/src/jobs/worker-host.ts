@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { AppServices } from '../system/services.ts';
 import { createWorkerRedis } from '../redis/redis.ts';
 import type { JobDefinition } from './job-definition.ts';
@@ -38,7 +38,16 @@ export async function startWorkerHost(options: { services: AppServices; definiti
     worker.on('error', (error) => logger.error({ queue, err: error }, 'worker error'));
     return { worker, connection };
   });
-  logger.info({ queues: [...byQueue.keys()] }, workers.length ? 'workers started' : 'worker host started with no job definitions');
+  // Scheduled jobs: one scheduler per definition, upserted, so any number of worker
+  // processes agree on a single schedule.
+  for (const definition of options.definitions.filter((candidate) => candidate.repeatEveryMs)) {
+    const connection = createWorkerRedis(services.config.redisUrl);
+    const queue = new Queue(definition.queue, { connection, prefix: services.config.queuePrefix });
+    await queue.upsertJobScheduler(definition.name, { every: definition.repeatEveryMs! }, { name: definition.name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 1000 } });
+    await queue.close();
+    await connection.quit();
+  }
+  logger.info({ queues: [...byQueue.keys()] }, workers.length ? 'worker host started' : 'worker host started with no job definitions');
 
   return {
     queues: [...byQueue.keys()],

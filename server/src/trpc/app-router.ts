@@ -2,6 +2,10 @@ import { apiKeysRouter, operatorApiKeysRouter } from '../auth/router.ts';
 import { whoamiProcedure } from '../auth/whoami.procedure.ts';
 import { versionProcedure } from '../system/version.procedure.ts';
 import { auditEventsRouter, operatorTenantsRouter } from '../tenants/router.ts';
+import { campaignsRouter } from '../campaigns/router.ts';
+import { customersRouter } from '../customers/router.ts';
+import { issuerSettingsRouter } from '../issuer-settings/procedures.ts';
+import { posRouter } from '../pos/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -9,6 +13,10 @@ export const appRouter = router({
   me: whoamiProcedure,
   apiKeys: apiKeysRouter,
   auditEvents: auditEventsRouter,
+  issuerSettings: issuerSettingsRouter,
+  campaigns: campaignsRouter,
+  customers: customersRouter,
+  pos: posRouter,
   operator: router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,

@@ -1,0 +1,115 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { coalitionDb, tenantDb, type Database, type TenantDb } from '../db/database.ts';
+import { tenantSchemaName } from '../db/schema-names.ts';
+import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
+import type { JobDefinition } from '../jobs/job-definition.ts';
+import { appendOutboxEvent } from '../outbox/events.ts';
+import { appendLedger } from './ledger.queries.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+async function customerTotals(trx: TenantDb, campaignId: string): Promise<{ customer_id: string; card_number: string | null; total: number }[]> {
+  // Locks each holder's customer row: a spend or return in flight finishes first, and
+  // none can slip in between the total and the expiry row.
+  const rows = await trx
+    .selectFrom('sticker_ledger as l')
+    .innerJoin('customers as c', 'c.id', 'l.customer_id')
+    .select(['l.customer_id', 'c.card_number', sql<string>`sum(l.amount)`.as('total')])
+    .where('l.campaign_id', '=', campaignId)
+    .groupBy(['l.customer_id', 'c.card_number'])
+    .having(sql`sum(l.amount)`, '>', 0)
+    .orderBy('l.customer_id')
+    .execute();
+  if (rows.length) {
+    await trx.selectFrom('customers').select('id').where('id', 'in', rows.map((row) => row.customer_id)).orderBy('id').forUpdate().execute();
+  }
+  return rows.map((row) => ({ customer_id: row.customer_id, card_number: row.card_number, total: Number(row.total) }));
+}
+
+/**
+ * One issuer's scheduled sticker work at `now`: warns holders of stickers that burn
+ * within the issuer's expiringSoonDays, and burns campaigns whose burn date has come.
+ * Idempotent: each campaign is warned once and burned once, whoever runs it.
+ */
+export async function expireDueCampaigns(db: TenantDb, now: Date): Promise<{ warned: string[]; burned: string[] }> {
+  const { expiringSoonDays } = await getIssuerSettings(db);
+  const warnBefore = new Date(now.getTime() + expiringSoonDays * DAY_MS);
+  const warned: string[] = [];
+  const burned: string[] = [];
+
+  const toWarn = await db.selectFrom('campaigns').select('id').where('expiring_notified_at', 'is', null).where('burn_at', '>', now).where('burn_at', '<=', warnBefore).execute();
+  for (const { id } of toWarn) {
+    await db.transaction().execute(async (trx) => {
+      const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', id).where('expiring_notified_at', 'is', null).forUpdate().skipLocked().executeTakeFirst();
+      if (!campaign) return;
+      for (const holder of await customerTotals(trx, id)) {
+        await appendOutboxEvent(trx, {
+          type: 'stickers.expiring_soon',
+          occurredAt: now,
+          payload: { customerId: holder.customer_id, cardNumber: holder.card_number, campaignId: id, stickers: holder.total, burnAt: campaign.burn_at.toISOString() },
+        });
+      }
+      await trx.updateTable('campaigns').set({ expiring_notified_at: now }).where('id', '=', id).execute();
+      warned.push(id);
+    });
+  }
+
+  const toBurn = await db.selectFrom('campaigns').select('id').where('burned_at', 'is', null).where('burn_at', '<=', now).execute();
+  for (const { id } of toBurn) {
+    await db.transaction().execute(async (trx) => {
+      const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', id).where('burned_at', 'is', null).forUpdate().skipLocked().executeTakeFirst();
+      if (!campaign) return;
+      const holders = await customerTotals(trx, id);
+      await appendLedger(
+        trx,
+        holders.map((holder) => ({
+          customer_id: holder.customer_id,
+          campaign_id: id,
+          kind: 'expiry' as const,
+          amount: -holder.total,
+          available_at: campaign.burn_at,
+          recorded_at: now,
+          purchase_id: null,
+          return_id: null,
+          actor: null,
+          reason: null,
+          reference: null,
+        })),
+      );
+      for (const holder of holders) {
+        await appendOutboxEvent(trx, {
+          type: 'stickers.expired',
+          occurredAt: now,
+          payload: { customerId: holder.customer_id, cardNumber: holder.card_number, campaignId: id, stickers: holder.total, burnedAt: campaign.burn_at.toISOString() },
+        });
+      }
+      await trx.updateTable('campaigns').set({ burned_at: now }).where('id', '=', id).execute();
+      burned.push(id);
+    });
+  }
+  return { warned, burned };
+}
+
+/** Every active issuer, in turn. */
+export async function expireDueCampaignsForAllIssuers(db: Database, now: Date): Promise<void> {
+  const issuers = await coalitionDb(db)
+    .selectFrom('tenants')
+    .select('slug')
+    .where('status', '=', 'active')
+    .where(sql<boolean>`'issuer' = any(roles)`)
+    .orderBy('slug')
+    .execute();
+  for (const { slug } of issuers) await expireDueCampaigns(tenantDb(db, tenantSchemaName(slug)), now);
+}
+
+/** Runs every minute: hold releases need no job (they are derived), burns and warnings do. */
+export const expireCampaignsJob: JobDefinition<Record<string, never>> = {
+  queue: 'stickers',
+  name: 'expire-campaigns',
+  payload: z.strictObject({}),
+  repeatEveryMs: 60_000,
+  async handle(_payload, { services }) {
+    await expireDueCampaignsForAllIssuers(services.db, services.clock.now());
+  },
+};

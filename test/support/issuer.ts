@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { request, type ApiResponse } from './http-client.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export function isoAfter(base: Date, days: number): string {
+  return new Date(base.getTime() + days * DAY_MS).toISOString();
+}
+
+/** A running campaign: 1 sticker per 500.00, 14-day hold, goals at 10 and 30 stickers. */
+export function campaignBody(now: Date, overrides: Record<string, unknown> = {}) {
+  return {
+    name: 'Autumn stickers',
+    description: 'Collect stickers, swap them for kitchenware.',
+    terms: 'One sticker per 500 RUB.',
+    startsAt: isoAfter(now, -1),
+    endsAt: isoAfter(now, 30),
+    burnAt: isoAfter(now, 60),
+    milestones: [
+      { stickers: 10, label: 'Frying pan' },
+      { stickers: 30, label: 'Knife set' },
+    ],
+    rules: { perAmountMinor: 50_000, stickersPerStep: 1, holdDays: 14 },
+    ...overrides,
+  };
+}
+
+export async function createCampaign(baseUrl: string, key: string, body: Record<string, unknown>): Promise<{ id: string }> {
+  const res = await request(baseUrl, 'POST', '/api/v1/campaigns', { key, body });
+  if (res.status !== 200) throw new Error(`campaign not created: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+let receiptCounter = 0;
+
+export function purchaseBody(now: Date, overrides: Record<string, unknown> = {}) {
+  receiptCounter += 1;
+  return {
+    storeCode: 'MSK-001',
+    terminalId: 'till-1',
+    receiptId: `R-${Date.now()}-${receiptCounter}`,
+    occurredAt: now.toISOString(),
+    customer: { cardNumber: '7000-0001' },
+    totalMinor: 120_000,
+    lines: [
+      { sku: 'MILK-1L', quantity: 2, amountMinor: 20_000 },
+      { sku: 'BEEF-1KG', quantity: 1, amountMinor: 100_000 },
+    ],
+    ...overrides,
+  };
+}
+
+export function recordPurchase(baseUrl: string, key: string, body: Record<string, unknown>, idempotencyKey: string = randomUUID()): Promise<ApiResponse> {
+  return request(baseUrl, 'POST', '/api/v1/pos/purchases', { key, body, headers: { 'idempotency-key': idempotencyKey } });
+}
+
+export function recordReturn(baseUrl: string, key: string, body: Record<string, unknown>, idempotencyKey: string = randomUUID()): Promise<ApiResponse> {
+  return request(baseUrl, 'POST', '/api/v1/pos/returns', { key, body, headers: { 'idempotency-key': idempotencyKey } });
+}
