@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantDb } from '../server/src/db/database.ts';
+import { tenantSchemaName } from '../server/src/db/schema-names.ts';
+import { ManualClock } from '../server/src/system/clock.ts';
+import { keyFor, tenantWithKey, type TenantWithKey } from './support/factories.ts';
+import { request } from './support/http-client.ts';
+import { campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase } from './support/issuer.ts';
+import { startTestSystem, type TestSystem } from './support/test-system.ts';
+
+let system: TestSystem;
+let issuer: TenantWithKey;
+let pos: string;
+const clock = new ManualClock('2026-11-01T10:00:00Z');
+let mainCampaign: string;
+
+beforeAll(async () => {
+  system = await startTestSystem({}, { clock });
+  issuer = await tenantWithKey(system.services, { roles: ['issuer'], scopes: ['admin'] });
+  pos = (await keyFor(system.services, issuer.tenant.slug, ['pos:write'])).secret;
+  mainCampaign = (
+    await createCampaign(
+      system.baseUrl,
+      issuer.key,
+      campaignBody(clock.now(), {
+        rules: {
+          perAmountMinor: 50_000,
+          stickersPerStep: 1,
+          minTotalMinor: 30_000,
+          maxPerReceipt: 20,
+          holdDays: 14,
+          skuBonuses: [{ sku: 'PROMO-COFFEE', stickersPerUnit: 2, maxPerReceipt: 4 }],
+        },
+      }),
+    )
+  ).id;
+});
+afterAll(() => system.stop());
+
+const db = () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug));
+const count = async (table: 'purchases' | 'sticker_ledger' | 'customers' | 'outbox_events') =>
+  Number((await db().selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+
+describe('recording a purchase', () => {
+  it('credits stickers by the rules in effect, on hold until the returns window closes', async () => {
+    const body = purchaseBody(clock.now(), {
+      customer: { cardNumber: 'CARD-1001' },
+      totalMinor: 160_000,
+      lines: [
+        { sku: 'PROMO-COFFEE', quantity: 3, amountMinor: 60_000 },
+        { sku: 'BREAD', quantity: 1, amountMinor: 100_000 },
+      ],
+    });
+    const res = await recordPurchase(system.baseUrl, pos, body);
+    expect(res.status).toBe(200);
+    // 1600.00 / 500.00 = 3 base stickers; 3 coffees x 2 = 6 capped at 4 bonus.
+    expect(res.body).toMatchObject({
+      enrolled: true,
+      stickersCredited: 7,
+      credited: [{ campaignId: mainCampaign, stickers: 7, availableAt: isoAfter(clock.now(), 14) }],
+      balance: { available: 0, pending: 7 },
+      nextReward: { campaignId: mainCampaign, label: 'Frying pan', stickersNeeded: 3 },
+    });
+    const balance = await request(system.baseUrl, 'GET', `/api/v1/customers/${res.body.customerId}/balance`, { key: issuer.key });
+    expect(balance.body.pendingReleases).toEqual([{ campaignId: mainCampaign, stickers: 7, availableAt: isoAfter(clock.now(), 14) }]);
+    const events = await db().selectFrom('outbox_events').selectAll().where('event_type', '=', 'stickers.credited').execute();
+    expect(events.some((event) => (event.payload as { purchaseId?: string }).purchaseId === res.body.purchaseId)).toBe(true);
+  });
+
+  it('applies the minimum total and the per-receipt cap', async () => {
+    const small = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { totalMinor: 29_999, lines: [{ sku: 'X', quantity: 1, amountMinor: 29_999 }] }));
+    expect(small.body.stickersCredited).toBe(0);
+    const huge = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { totalMinor: 5_000_000, lines: [{ sku: 'TV', quantity: 1, amountMinor: 5_000_000 }] }));
+    expect(huge.body.stickersCredited).toBe(20);
+  });
+
+  it('credits every running campaign the store takes part in, and only those', async () => {
+    const local = await createCampaign(system.baseUrl, issuer.key, campaignBody(clock.now(), { name: 'Store 7 only', storeCodes: ['MSK-007'], rules: { perAmountMinor: 100_000 } }));
+    const elsewhere = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { storeCode: 'MSK-001', customer: { cardNumber: 'CARD-2001' } }));
+    expect(elsewhere.body.credited.map((c: { campaignId: string }) => c.campaignId)).toEqual([mainCampaign]);
+    const inStore = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { storeCode: 'MSK-007', customer: { cardNumber: 'CARD-2001' } }));
+    expect(inStore.body.credited.map((c: { campaignId: string }) => c.campaignId).sort()).toEqual([mainCampaign, local.id].sort());
+  });
+
+  it('identifies customers by phone in any notation, storing only a keyed hash', async () => {
+    await request(system.baseUrl, 'PATCH', '/api/v1/issuer/settings', { key: issuer.key, body: { phoneRegion: 'RU' } });
+    const first = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { phone: '8 (912) 345-67-89' } }));
+    const second = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { phone: '+7 912 345 67 89' } }));
+    expect(second.body.customerId).toBe(first.body.customerId);
+    expect(second.body.enrolled).toBe(false);
+    const lookup = await request(system.baseUrl, 'GET', `/api/v1/customers/lookup?phone=${encodeURIComponent('+79123456789')}`, { key: issuer.key });
+    expect(lookup.body).toMatchObject({ id: first.body.customerId, phoneHint: '…6789' });
+    const { rows } = await sql<{ found: boolean }>`select exists (select 1 from ${sql.table(`${tenantSchemaName(issuer.tenant.slug)}.customers`)} where row_to_json(customers)::text like '%9123456789%') as found`.execute(system.services.db);
+    expect(rows[0]!.found).toBe(false);
+  });
+
+  it('refuses unknown customers when auto-enrolment is off, and blocked customers', async () => {
+    await request(system.baseUrl, 'PATCH', '/api/v1/issuer/settings', { key: issuer.key, body: { autoEnrol: false } });
+    const unknown = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { cardNumber: 'NEVER-SEEN' } }));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('CUSTOMER_NOT_FOUND');
+    await request(system.baseUrl, 'PATCH', '/api/v1/issuer/settings', { key: issuer.key, body: { autoEnrol: true } });
+
+    const customer = (await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { cardNumber: 'CARD-BLOCK' } }))).body.customerId;
+    await request(system.baseUrl, 'POST', `/api/v1/customers/${customer}/block`, { key: issuer.key, body: { reason: 'card shared by cashiers' } });
+    const blocked = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { cardNumber: 'CARD-BLOCK' } }));
+    expect(blocked.status).toBe(403);
+    expect(blocked.body).toMatchObject({ code: 'CUSTOMER_BLOCKED', details: { customerId: customer } });
+  });
+});
+
+describe('idempotency', () => {
+  it('answers a retry with the first answer, once, and marks it as a replay', async () => {
+    const body = purchaseBody(clock.now(), { customer: { cardNumber: 'CARD-IDEM' } });
+    const key = randomUUID();
+    const first = await recordPurchase(system.baseUrl, pos, body, key);
+    const retry = await recordPurchase(system.baseUrl, pos, body, key);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('refuses the same key with a different body (422) and the same receipt under a new key (409)', async () => {
+    const body = purchaseBody(clock.now(), { customer: { cardNumber: 'CARD-IDEM-2' } });
+    const key = randomUUID();
+    await recordPurchase(system.baseUrl, pos, body, key);
+    const changed = await recordPurchase(system.baseUrl, pos, { ...body, totalMinor: 110_000, lines: [{ sku: 'X', quantity: 1, amountMinor: 110_000 }] }, key);
+    expect(changed.status).toBe(422);
+    expect(changed.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const again = await recordPurchase(system.baseUrl, pos, body, randomUUID());
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('RECEIPT_ALREADY_RECORDED');
+  });
+
+  it('has exactly one effect for 50 concurrent identical requests', async () => {
+    const body = purchaseBody(clock.now(), { customer: { cardNumber: 'CARD-STORM' } });
+    const key = randomUUID();
+    const ledgerBefore = await count('sticker_ledger');
+    const results = await Promise.all(Array.from({ length: 50 }, () => recordPurchase(system.baseUrl, pos, body, key)));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+    expect(new Set(results.map((r) => r.body.purchaseId)).size).toBe(1);
+    expect(results.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(49);
+    expect(await count('sticker_ledger')).toBe(ledgerBefore + 1);
+    const purchases = await db().selectFrom('purchases').select('id').where('receipt_id', '=', body.receiptId).execute();
+    expect(purchases).toHaveLength(1);
+  });
+
+  it('requires the header', async () => {
+    const res = await request(system.baseUrl, 'POST', '/api/v1/pos/purchases', { key: pos, body: purchaseBody(clock.now()) });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
+  });
+});
+
+describe('bad input', () => {
+  const cases: [string, Record<string, unknown>, number, string][] = [
+    ['a negative total', { totalMinor: -100 }, 400, 'VALIDATION_FAILED'],
+    ['a fractional amount', { totalMinor: 100.5 }, 400, 'VALIDATION_FAILED'],
+    ['a store code with spaces', { storeCode: 'Store #1' }, 400, 'VALIDATION_FAILED'],
+    ['a garbage phone', { customer: { phone: 'call me maybe' } }, 400, 'VALIDATION_FAILED'],
+    ['both card and phone', { customer: { cardNumber: 'CARD-1', phone: '+79120000000' } }, 400, 'VALIDATION_FAILED'],
+    ['lines not adding up', { totalMinor: 150_000 }, 422, 'RECEIPT_TOTAL_MISMATCH'],
+    ['a foreign currency', { currency: 'EUR' }, 422, 'CURRENCY_MISMATCH'],
+    ['a receipt from the future', { occurredAt: isoAfter(new Date('2026-11-01T10:00:00Z'), 1) }, 400, 'VALIDATION_FAILED'],
+    ['no lines', { lines: [] }, 400, 'VALIDATION_FAILED'],
+    ['an unknown field', { discount: 5 }, 400, 'VALIDATION_FAILED'],
+  ];
+  it.each(cases)('refuses %s with a typed error and writes nothing', async (_label, change, status, code) => {
+    const before = await Promise.all([count('purchases'), count('sticker_ledger'), count('customers'), count('outbox_events')]);
+    const res = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { cardNumber: 'CARD-BAD-INPUT' }, ...change }));
+    expect(res.status).toBe(status);
+    expect(res.body.code).toBe(code);
+    expect(res.body.message.length).toBeGreaterThan(10);
+    expect(await Promise.all([count('purchases'), count('sticker_ledger'), count('customers'), count('outbox_events')])).toEqual(before);
+  });
+
+  it('refuses an oversized receipt with 413 and writes nothing', async () => {
+    const before = await count('purchases');
+    const lines = Array.from({ length: 20_000 }, (_, i) => ({ sku: `SKU-${i}-${'x'.repeat(40)}`, quantity: 1, amountMinor: 1 }));
+    const res = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { totalMinor: 20_000, lines }));
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(await count('purchases')).toBe(before);
+  });
+
+  it('keeps POS keys to POS work and issuer routes to issuers', async () => {
+    const res = await request(system.baseUrl, 'POST', '/api/v1/campaigns', { key: pos, body: campaignBody(clock.now()) });
+    expect(res.status).toBe(403);
+    const partner = await tenantWithKey(system.services, { roles: ['partner'], scopes: ['admin'] });
+    const wrongRole = await recordPurchase(system.baseUrl, partner.key, purchaseBody(clock.now()));
+    expect(wrongRole.status).toBe(403);
+    expect(wrongRole.body).toMatchObject({ code: 'ROLE_REQUIRED', details: { requiredRole: 'issuer' } });
+  });
+});
