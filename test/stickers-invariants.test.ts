@@ -1,0 +1,148 @@
+import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantDb } from '../server/src/db/database.ts';
+import { tenantSchemaName } from '../server/src/db/schema-names.ts';
+import { spendStickers } from '../server/src/stickers/spend-stickers.ts';
+import { ManualClock } from '../server/src/system/clock.ts';
+import { tenantWithKey, type TenantWithKey } from './support/factories.ts';
+import { request } from './support/http-client.ts';
+import { campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase, recordReturn } from './support/issuer.ts';
+import { startTestSystem, type TestSystem } from './support/test-system.ts';
+
+let system: TestSystem;
+let issuer: TenantWithKey;
+const clock = new ManualClock('2026-11-01T10:00:00Z');
+let campaignId: string;
+
+beforeAll(async () => {
+  system = await startTestSystem({}, { clock });
+  issuer = await tenantWithKey(system.services, { roles: ['issuer'], scopes: ['admin'] });
+  // Long-running, so the random walks through time below stay inside it.
+  campaignId = (
+    await createCampaign(system.baseUrl, issuer.key, campaignBody(clock.now(), { endsAt: isoAfter(clock.now(), 3650), burnAt: isoAfter(clock.now(), 3700), rules: { perAmountMinor: 10_000, holdDays: 14 } }))
+  ).id;
+});
+afterAll(() => system.stop());
+
+const db = () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug));
+
+/** The balance recomputed in plain code from the raw ledger rows: the reference the API must match. */
+async function ledgerTruth(customerId: string): Promise<{ available: number; total: number }> {
+  const rows = await db().selectFrom('sticker_ledger').select(['amount', 'available_at']).where('customer_id', '=', customerId).where('campaign_id', '=', campaignId).execute();
+  const now = clock.now();
+  return {
+    total: rows.reduce((sum, row) => sum + row.amount, 0),
+    available: rows.filter((row) => row.available_at <= now).reduce((sum, row) => sum + row.amount, 0),
+  };
+}
+
+async function apiBalance(customerId: string): Promise<{ available: number; pending: number }> {
+  const body = (await request(system.baseUrl, 'GET', `/api/v1/customers/${customerId}/balance`, { key: issuer.key })).body;
+  const row = body.campaigns.find((c: { campaignId: string }) => c.campaignId === campaignId) ?? { available: 0, pending: 0 };
+  return { available: row.available, pending: row.pending };
+}
+
+type Command =
+  | { kind: 'purchase'; totalMinor: number }
+  | { kind: 'return'; which: number; share: number }
+  | { kind: 'spend'; stickers: number }
+  | { kind: 'wait'; days: number };
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  fc.record({ kind: fc.constant('purchase' as const), totalMinor: fc.integer({ min: 1, max: 300_000 }) }),
+  fc.record({ kind: fc.constant('return' as const), which: fc.nat(), share: fc.double({ min: 0.05, max: 1, noNaN: true }) }),
+  fc.record({ kind: fc.constant('spend' as const), stickers: fc.integer({ min: 1, max: 40 }) }),
+  fc.record({ kind: fc.constant('wait' as const), days: fc.integer({ min: 1, max: 20 }) }),
+);
+
+describe('sticker invariants', () => {
+  it('keep every balance equal to its ledger, and no spend takes the available balance below zero (property)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 3, maxLength: 14 }), async (commands) => {
+        run += 1;
+        const card = `PROP-${run}-${randomUUID().slice(0, 8)}`;
+        const receipts: { receiptId: string; totalMinor: number; returnedMinor: number }[] = [];
+        let customerId: string | undefined;
+        let expectedTotal = 0;
+        for (const step of commands) {
+          if (step.kind === 'purchase') {
+            const body = purchaseBody(clock.now(), { customer: { cardNumber: card }, totalMinor: step.totalMinor, lines: [{ sku: 'P', quantity: 1, amountMinor: step.totalMinor }] });
+            const res = await recordPurchase(system.baseUrl, issuer.key, body);
+            expect(res.status).toBe(200);
+            customerId = res.body.customerId;
+            expectedTotal += res.body.stickersCredited;
+            receipts.push({ receiptId: body.receiptId, totalMinor: step.totalMinor, returnedMinor: 0 });
+          } else if (step.kind === 'return' && receipts.length) {
+            const receipt = receipts[step.which % receipts.length]!;
+            const remaining = receipt.totalMinor - receipt.returnedMinor;
+            if (remaining <= 0) continue;
+            const amount = Math.max(1, Math.min(remaining, Math.round(receipt.totalMinor * step.share)));
+            const res = await recordReturn(system.baseUrl, issuer.key, {
+              storeCode: 'MSK-001',
+              receiptId: receipt.receiptId,
+              returnId: randomUUID(),
+              occurredAt: clock.now().toISOString(),
+              lines: [{ sku: 'P', quantity: 1, amountMinor: amount }],
+            });
+            expect(res.status).toBe(200);
+            receipt.returnedMinor += amount;
+            expectedTotal -= res.body.reversed.reduce((sum: number, entry: { stickers: number }) => sum + entry.stickers, 0);
+          } else if (step.kind === 'spend' && customerId) {
+            const before = await apiBalance(customerId);
+            try {
+              await db().transaction().execute((trx) => spendStickers(trx, { customerId: customerId!, campaignId, stickers: step.stickers, reference: 'prop', now: clock.now() }));
+              expect(before.available).toBeGreaterThanOrEqual(step.stickers);
+              expectedTotal -= step.stickers;
+              expect((await apiBalance(customerId)).available).toBeGreaterThanOrEqual(0);
+            } catch (error) {
+              expect(error).toMatchObject({ code: 'INSUFFICIENT_STICKERS' });
+              expect(before.available).toBeLessThan(step.stickers);
+            }
+          } else if (step.kind === 'wait') {
+            clock.advanceDays(step.days);
+          }
+          if (customerId) {
+            const [api, truth] = await Promise.all([apiBalance(customerId), ledgerTruth(customerId)]);
+            expect(api.available).toBe(truth.available);
+            expect(api.available + api.pending).toBe(truth.total);
+            expect(truth.total).toBe(expectedTotal);
+          }
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('two tills and a spend on the same card at once: no double credit, no lost update, never below zero', async () => {
+    const card = `TILLS-${randomUUID().slice(0, 8)}`;
+    const seed = await recordPurchase(system.baseUrl, issuer.key, purchaseBody(clock.now(), { customer: { cardNumber: card }, totalMinor: 50_000, lines: [{ sku: 'S', quantity: 1, amountMinor: 50_000 }] }));
+    const customerId = seed.body.customerId as string;
+    clock.advanceDays(15); // 5 stickers available now
+    const purchases = Array.from({ length: 12 }, (_, i) =>
+      recordPurchase(
+        system.baseUrl,
+        issuer.key,
+        purchaseBody(clock.now(), { terminalId: i % 2 ? 'till-A' : 'till-B', customer: { cardNumber: card }, totalMinor: 20_000, lines: [{ sku: 'S', quantity: 1, amountMinor: 20_000 }] }),
+      ),
+    );
+    const spends = Array.from({ length: 8 }, () =>
+      db()
+        .transaction()
+        .execute((trx) => spendStickers(trx, { customerId, campaignId, stickers: 1, reference: 'concurrent', now: clock.now() }))
+        .then(
+          () => 'spent',
+          (error: { code?: string }) => error.code,
+        ),
+    );
+    const [purchaseResults, spendResults] = await Promise.all([Promise.all(purchases), Promise.all(spends)]);
+    expect(purchaseResults.every((r) => r.status === 200 && r.body.stickersCredited === 2)).toBe(true);
+    expect(spendResults.filter((r) => r === 'spent')).toHaveLength(5);
+    expect(spendResults.filter((r) => r === 'INSUFFICIENT_STICKERS')).toHaveLength(3);
+    const truth = await ledgerTruth(customerId);
+    expect(truth).toEqual({ available: 0, total: 5 + 12 * 2 - 5 });
+    const accruals = await db().selectFrom('sticker_ledger').select('id').where('customer_id', '=', customerId).where('kind', '=', 'accrual').execute();
+    expect(accruals).toHaveLength(13);
+  });
+});
