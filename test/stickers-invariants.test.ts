@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantDb } from '../server/src/db/database.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
+import { expireDueCampaigns } from '../server/src/stickers/expire-campaigns.ts';
 import { spendStickers } from '../server/src/stickers/spend-stickers.ts';
 import { ManualClock } from '../server/src/system/clock.ts';
 import { tenantWithKey, type TenantWithKey } from './support/factories.ts';
@@ -18,28 +19,41 @@ let campaignId: string;
 beforeAll(async () => {
   system = await startTestSystem({}, { clock });
   issuer = await tenantWithKey(system.services, { roles: ['issuer'], scopes: ['admin'] });
-  // Long-running, so the random walks through time below stay inside it.
+  // Long-running, for the concurrency test (store MSK-001 only).
   campaignId = (
-    await createCampaign(system.baseUrl, issuer.key, campaignBody(clock.now(), { endsAt: isoAfter(clock.now(), 3650), burnAt: isoAfter(clock.now(), 3700), rules: { perAmountMinor: 10_000, holdDays: 14 } }))
+    await createCampaign(
+      system.baseUrl,
+      issuer.key,
+      campaignBody(clock.now(), { storeCodes: ['MSK-001'], endsAt: isoAfter(clock.now(), 3650), burnAt: isoAfter(clock.now(), 3700), rules: { perAmountMinor: 10_000, holdDays: 14 } }),
+    )
   ).id;
 });
 afterAll(() => system.stop());
 
 const db = () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug));
 
-/** The balance recomputed in plain code from the raw ledger rows: the reference the API must match. */
-async function ledgerTruth(customerId: string): Promise<{ available: number; total: number }> {
-  const rows = await db().selectFrom('sticker_ledger').select(['amount', 'available_at']).where('customer_id', '=', customerId).where('campaign_id', '=', campaignId).execute();
+/**
+ * The balance recomputed in plain code from the raw ledger rows: the reference the API
+ * must match. Held stickers count as available from their release or the burn date.
+ */
+async function ledgerTruth(customerId: string, campaign = campaignId): Promise<{ available: number; total: number }> {
+  const rows = await db()
+    .selectFrom('sticker_ledger as l')
+    .innerJoin('campaigns as c', 'c.id', 'l.campaign_id')
+    .select(['l.amount', 'l.available_at', 'c.burn_at'])
+    .where('l.customer_id', '=', customerId)
+    .where('l.campaign_id', '=', campaign)
+    .execute();
   const now = clock.now();
   return {
     total: rows.reduce((sum, row) => sum + row.amount, 0),
-    available: rows.filter((row) => row.available_at <= now).reduce((sum, row) => sum + row.amount, 0),
+    available: rows.filter((row) => Math.min(row.available_at.getTime(), row.burn_at.getTime()) <= now.getTime()).reduce((sum, row) => sum + row.amount, 0),
   };
 }
 
-async function apiBalance(customerId: string): Promise<{ available: number; pending: number }> {
+async function apiBalance(customerId: string, campaign = campaignId): Promise<{ available: number; pending: number }> {
   const body = (await request(system.baseUrl, 'GET', `/api/v1/customers/${customerId}/balance`, { key: issuer.key })).body;
-  const row = body.campaigns.find((c: { campaignId: string }) => c.campaignId === campaignId) ?? { available: 0, pending: 0 };
+  const row = body.campaigns.find((c: { campaignId: string }) => c.campaignId === campaign) ?? { available: 0, pending: 0 };
   return { available: row.available, pending: row.pending };
 }
 
@@ -47,13 +61,15 @@ type Command =
   | { kind: 'purchase'; totalMinor: number }
   | { kind: 'return'; which: number; share: number }
   | { kind: 'spend'; stickers: number }
-  | { kind: 'wait'; days: number };
+  | { kind: 'wait'; days: number }
+  | { kind: 'expire' };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constant('purchase' as const), totalMinor: fc.integer({ min: 1, max: 300_000 }) }),
   fc.record({ kind: fc.constant('return' as const), which: fc.nat(), share: fc.double({ min: 0.05, max: 1, noNaN: true }) }),
   fc.record({ kind: fc.constant('spend' as const), stickers: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ kind: fc.constant('wait' as const), days: fc.integer({ min: 1, max: 20 }) }),
+  fc.constant({ kind: 'expire' as const }),
 );
 
 describe('sticker invariants', () => {
@@ -62,17 +78,24 @@ describe('sticker invariants', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 3, maxLength: 14 }), async (commands) => {
         run += 1;
+        // Each run gets its own store and campaign: purchases for 30 days, burn after 40,
+        // so the random walk through time crosses hold releases, the end and the burn.
+        const store = `PROP-${run}`;
+        const start = clock.now();
+        const campaign = (
+          await createCampaign(system.baseUrl, issuer.key, campaignBody(start, { storeCodes: [store], endsAt: isoAfter(start, 30), burnAt: isoAfter(start, 40), rules: { perAmountMinor: 10_000, holdDays: 14 } }))
+        ).id;
         const card = `PROP-${run}-${randomUUID().slice(0, 8)}`;
         const receipts: { receiptId: string; totalMinor: number; returnedMinor: number }[] = [];
         let customerId: string | undefined;
         let expectedTotal = 0;
         for (const step of commands) {
           if (step.kind === 'purchase') {
-            const body = purchaseBody(clock.now(), { customer: { cardNumber: card }, totalMinor: step.totalMinor, lines: [{ sku: 'P', quantity: 1, amountMinor: step.totalMinor }] });
+            const body = purchaseBody(clock.now(), { storeCode: store, customer: { cardNumber: card }, totalMinor: step.totalMinor, lines: [{ sku: 'P', quantity: 1, amountMinor: step.totalMinor }] });
             const res = await recordPurchase(system.baseUrl, issuer.key, body);
             expect(res.status).toBe(200);
             customerId = res.body.customerId;
-            expectedTotal += res.body.stickersCredited;
+            expectedTotal += res.body.credited.filter((entry: { campaignId: string }) => entry.campaignId === campaign).reduce((sum: number, entry: { stickers: number }) => sum + entry.stickers, 0);
             receipts.push({ receiptId: body.receiptId, totalMinor: step.totalMinor, returnedMinor: 0 });
           } else if (step.kind === 'return' && receipts.length) {
             const receipt = receipts[step.which % receipts.length]!;
@@ -80,7 +103,7 @@ describe('sticker invariants', () => {
             if (remaining <= 0) continue;
             const amount = Math.max(1, Math.min(remaining, Math.round(receipt.totalMinor * step.share)));
             const res = await recordReturn(system.baseUrl, issuer.key, {
-              storeCode: 'MSK-001',
+              storeCode: store,
               receiptId: receipt.receiptId,
               returnId: randomUUID(),
               occurredAt: clock.now().toISOString(),
@@ -88,23 +111,27 @@ describe('sticker invariants', () => {
             });
             expect(res.status).toBe(200);
             receipt.returnedMinor += amount;
-            expectedTotal -= res.body.reversed.reduce((sum: number, entry: { stickers: number }) => sum + entry.stickers, 0);
+            expectedTotal -= res.body.reversed.filter((entry: { campaignId: string }) => entry.campaignId === campaign).reduce((sum: number, entry: { stickers: number }) => sum + entry.stickers, 0);
           } else if (step.kind === 'spend' && customerId) {
-            const before = await apiBalance(customerId);
+            const before = await apiBalance(customerId, campaign);
             try {
-              await db().transaction().execute((trx) => spendStickers(trx, { customerId: customerId!, campaignId, stickers: step.stickers, reference: 'prop', now: clock.now() }));
+              await db().transaction().execute((trx) => spendStickers(trx, { customerId: customerId!, campaignId: campaign, stickers: step.stickers, reference: 'prop', now: clock.now() }));
               expect(before.available).toBeGreaterThanOrEqual(step.stickers);
               expectedTotal -= step.stickers;
-              expect((await apiBalance(customerId)).available).toBeGreaterThanOrEqual(0);
+              expect((await apiBalance(customerId, campaign)).available).toBeGreaterThanOrEqual(0);
             } catch (error) {
               expect(error).toMatchObject({ code: 'INSUFFICIENT_STICKERS' });
               expect(before.available).toBeLessThan(step.stickers);
             }
           } else if (step.kind === 'wait') {
             clock.advanceDays(step.days);
+          } else if (step.kind === 'expire') {
+            const { burned } = await expireDueCampaigns(db(), clock.now());
+            // A burn takes every positive balance to zero; a debt stays on the books.
+            if (burned.includes(campaign) && expectedTotal > 0) expectedTotal = 0;
           }
           if (customerId) {
-            const [api, truth] = await Promise.all([apiBalance(customerId), ledgerTruth(customerId)]);
+            const [api, truth] = await Promise.all([apiBalance(customerId, campaign), ledgerTruth(customerId, campaign)]);
             expect(api.available).toBe(truth.available);
             expect(api.available + api.pending).toBe(truth.total);
             expect(truth.total).toBe(expectedTotal);

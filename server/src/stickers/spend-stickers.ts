@@ -13,6 +13,10 @@ export async function spendStickers(trx: TenantDb, input: { customerId: string; 
   const customer = await lockCustomer(trx, { id: input.customerId });
   if (!customer) throw customerNotFound({ id: input.customerId });
   assertNotBlocked(customer);
+  const campaign = await trx.selectFrom('campaigns').select(['id', 'burn_at']).where('id', '=', input.campaignId).executeTakeFirst();
+  if (!campaign || campaign.burn_at <= input.now) {
+    throw new AppError('INSUFFICIENT_STICKERS', 'The campaign has burned its stickers; none can be spent.', { campaignId: input.campaignId, available: 0, required: input.stickers });
+  }
   const available = (await balancesByCampaign(trx, customer.id, input.now)).find((row) => row.campaign_id === input.campaignId)?.available ?? 0;
   if (available < input.stickers) {
     throw new AppError('INSUFFICIENT_STICKERS', `The customer has ${available} available stickers in this campaign; ${input.stickers} are needed.`, {
