@@ -10,8 +10,12 @@ import { appendLedger } from './ledger.queries.ts';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 async function customerTotals(trx: TenantDb, campaignId: string): Promise<{ customer_id: string; card_number: string | null; total: number }[]> {
-  // Locks each holder's customer row: a spend or return in flight finishes first, and
-  // none can slip in between the total and the expiry row.
+  // Lock every holder's customer row first (in id order, as everything else locks one
+  // customer at a time): a spend or return in flight finishes before the totals are
+  // read, and none can slip in between the totals and the expiry rows.
+  const holders = await trx.selectFrom('sticker_ledger').select('customer_id').distinct().where('campaign_id', '=', campaignId).execute();
+  if (holders.length === 0) return [];
+  await trx.selectFrom('customers').select('id').where('id', 'in', holders.map((row) => row.customer_id)).orderBy('id').forUpdate().execute();
   const rows = await trx
     .selectFrom('sticker_ledger as l')
     .innerJoin('customers as c', 'c.id', 'l.customer_id')
@@ -21,9 +25,6 @@ async function customerTotals(trx: TenantDb, campaignId: string): Promise<{ cust
     .having(sql`sum(l.amount)`, '>', 0)
     .orderBy('l.customer_id')
     .execute();
-  if (rows.length) {
-    await trx.selectFrom('customers').select('id').where('id', 'in', rows.map((row) => row.customer_id)).orderBy('id').forUpdate().execute();
-  }
   return rows.map((row) => ({ customer_id: row.customer_id, card_number: row.card_number, total: Number(row.total) }));
 }
 
