@@ -78,6 +78,11 @@ describe('coalition worker', () => {
   it('starts against the configured services and stops cleanly on SIGTERM', async () => {
     const worker = startCoalition(['worker'], { ...process.env, ...system.env });
     await worker.waitFor(/worker host started/);
+    // The scheduled sticker work is registered once, whatever the number of workers.
+    const stickers = new Queue('stickers', { connection: queueConnection, prefix: system.config.queuePrefix });
+    const schedulers = await stickers.getJobSchedulers();
+    expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every])).toEqual([['expire-campaigns', 60_000]]);
+    await stickers.close();
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(worker.output()).toContain('"msg":"stopped"');
