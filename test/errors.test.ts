@@ -240,6 +240,9 @@ describe('OpenAPI document', () => {
     const create = res.body.paths['/v1/api-keys'].post;
     expect(create['x-access']).toBe('tenant');
     expect(create['x-required-scopes']).toEqual(['admin']);
+    const purchase = res.body.paths['/v1/pos/purchases'].post;
+    expect(purchase).toMatchObject({ 'x-access': 'tenant', 'x-required-scopes': ['pos:write'], 'x-required-role': 'issuer' });
+    expect(purchase.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toContain('header:Idempotency-Key');
     expect(res.body.components.schemas.Error.properties.code.enum).toEqual(Object.keys(ERROR_CODES));
   });
 });

@@ -54,8 +54,10 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, version: string): Op
     const scopes = meta.scopes ?? [];
     operation['x-access'] = meta.access;
     if (meta.access === 'tenant') operation['x-required-scopes'] = scopes;
+    if (meta.role) operation['x-required-role'] = meta.role;
     const scopeNote = meta.access === 'tenant' && scopes.length ? ` Scopes: ${scopes.map((s) => `\`${s}\``).join(', ')} (or \`admin\`).` : '';
-    operation.description = [operation.description, `${ACCESS_NOTES[meta.access]}${scopeNote}`].filter(Boolean).join('\n\n');
+    const roleNote = meta.role ? ` For ${meta.role} tenants.` : '';
+    operation.description = [operation.description, `${ACCESS_NOTES[meta.access]}${scopeNote}${roleNote}`].filter(Boolean).join('\n\n');
     operation.responses = {
       ...(operation.responses as object),
       default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
