@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantDb } from '../server/src/db/database.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
+import { pruneIdempotencyKeys } from '../server/src/idempotency/prune-idempotency-keys.ts';
 import { ManualClock } from '../server/src/system/clock.ts';
 import { keyFor, tenantWithKey, type TenantWithKey } from './support/factories.ts';
 import { request } from './support/http-client.ts';
@@ -38,6 +39,7 @@ beforeAll(async () => {
 });
 afterAll(() => system.stop());
 
+const isoDate = (base: Date, days: number) => new Date(isoAfter(base, days));
 const db = () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug));
 const count = async (table: 'purchases' | 'sticker_ledger' | 'customers' | 'outbox_events') =>
   Number((await db().selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
@@ -145,6 +147,15 @@ describe('idempotency', () => {
     expect(await count('sticker_ledger')).toBe(ledgerBefore + 1);
     const purchases = await db().selectFrom('purchases').select('id').where('receipt_id', '=', body.receiptId).execute();
     expect(purchases).toHaveLength(1);
+  });
+
+  it('keeps answers for 30 days, then the key is free again', async () => {
+    const body = purchaseBody(clock.now(), { customer: { cardNumber: 'CARD-OLD-KEY' } });
+    const key = randomUUID();
+    await recordPurchase(system.baseUrl, pos, body, key);
+    expect(await pruneIdempotencyKeys(db(), isoDate(clock.now(), 29))).toBe(0);
+    expect(await pruneIdempotencyKeys(db(), isoDate(clock.now(), 31))).toBeGreaterThanOrEqual(1);
+    expect(await db().selectFrom('idempotency_keys').select('key').where('key', '=', key).executeTakeFirst()).toBeUndefined();
   });
 
   it('requires the header', async () => {

@@ -79,10 +79,15 @@ describe('coalition worker', () => {
     const worker = startCoalition(['worker'], { ...process.env, ...system.env });
     await worker.waitFor(/worker host started/);
     // The scheduled sticker work is registered once, whatever the number of workers.
-    const stickers = new Queue('stickers', { connection: queueConnection, prefix: system.config.queuePrefix });
-    const schedulers = await stickers.getJobSchedulers();
-    expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every])).toEqual([['expire-campaigns', 60_000]]);
-    await stickers.close();
+    for (const [queueName, key, every] of [
+      ['stickers', 'expire-campaigns', 60_000],
+      ['maintenance', 'prune-idempotency-keys', 3_600_000],
+    ] as const) {
+      const queue = new Queue(queueName, { connection: queueConnection, prefix: system.config.queuePrefix });
+      const schedulers = await queue.getJobSchedulers();
+      expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every])).toEqual([[key, every]]);
+      await queue.close();
+    }
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(worker.output()).toContain('"msg":"stopped"');

@@ -15,6 +15,8 @@ export interface IdempotentRequest {
   /** Names the operation, so one key cannot be replayed against another endpoint. */
   operation: string;
   input: unknown;
+  /** From the clock, like every other timestamp: retention is measured from it. */
+  now: Date;
 }
 
 export function requireIdempotencyKey(key: string | undefined): string {
@@ -50,7 +52,7 @@ export async function runIdempotent<T>(trx: TenantDb, request: IdempotentRequest
   const fingerprint = createHash('sha256').update(`${request.operation}\n${canonicalJson(request.input)}`).digest('hex');
   const claimed = await trx
     .insertInto('idempotency_keys')
-    .values({ key, operation: request.operation, fingerprint, response: 'null' })
+    .values({ key, operation: request.operation, fingerprint, response: 'null', created_at: request.now })
     .onConflict((oc) => oc.column('key').doNothing())
     .returning('key')
     .executeTakeFirst();

@@ -1,3 +1,4 @@
+import { pruneIdempotencyKeysJob } from '../idempotency/prune-idempotency-keys.ts';
 import { expireCampaignsJob } from '../stickers/expire-campaigns.ts';
 import type { JobDefinition } from './job-definition.ts';
 
@@ -5,4 +6,4 @@ import type { JobDefinition } from './job-definition.ts';
  * Every job the workers run. Domains add their definitions here as they gain
  * background work (webhook delivery, code imports, hold releases, settlement runs).
  */
-export const jobDefinitions: readonly JobDefinition[] = [expireCampaignsJob];
+export const jobDefinitions: readonly JobDefinition[] = [expireCampaignsJob, pruneIdempotencyKeysJob];
