@@ -70,6 +70,27 @@ describe('recording a purchase', () => {
     expect(events.some((event) => (event.payload as { purchaseId?: string }).purchaseId === res.body.purchaseId)).toBe(true);
   });
 
+  it('announces a goal as reachable from the day enough stickers are released', async () => {
+    const card = 'CARD-GOAL';
+    const lines = [{ sku: 'TV', quantity: 1, amountMinor: 300_000 }];
+    await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { cardNumber: card }, totalMinor: 300_000, lines })); // 6
+    const second = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { cardNumber: card }, totalMinor: 300_000, lines })); // 12: crosses 10
+    const events = await db().selectFrom('outbox_events').select('payload').where('event_type', '=', 'reward.reachable').execute();
+    expect(events.map((event) => event.payload)).toContainEqual({
+      customerId: second.body.customerId,
+      campaignId: mainCampaign,
+      goal: { stickers: 10, label: 'Frying pan' },
+      balance: 12,
+      reachableFrom: isoAfter(clock.now(), 14),
+    });
+  });
+
+  it('refuses campaign rules with unknown fields instead of dropping them', async () => {
+    const res = await request(system.baseUrl, 'POST', '/api/v1/campaigns', { key: issuer.key, body: campaignBody(clock.now(), { rules: { perAmountMinor: 50_000, stickersPerAmount: 2 } }) });
+    expect(res.status).toBe(400);
+    expect(res.body.details.issues[0].message).toMatch(/stickersPerAmount/);
+  });
+
   it('applies the minimum total and the per-receipt cap', async () => {
     const small = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { totalMinor: 29_999, lines: [{ sku: 'X', quantity: 1, amountMinor: 29_999 }] }));
     expect(small.body.stickersCredited).toBe(0);

@@ -4,13 +4,13 @@ import { z } from 'zod';
  * One version of a campaign's accrual rules. A purchase is judged by the version in
  * effect at its time, so changing rules never rewrites what old purchases earned.
  */
-export const skuBonusSchema = z.object({
+export const skuBonusSchema = z.strictObject({
   sku: z.string().trim().min(1).max(64),
   stickersPerUnit: z.number().int().min(1).max(1000),
   maxPerReceipt: z.number().int().min(1).max(100_000).nullable().default(null),
 });
 
-export const accrualRulesSchema = z.object({
+export const accrualRulesSchema = z.strictObject({
   /** N stickers for each full `perAmountMinor` of the receipt total. */
   perAmountMinor: z.number().int().min(1).max(1e12),
   stickersPerStep: z.number().int().min(1).max(1000).default(1),

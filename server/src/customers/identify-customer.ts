@@ -23,13 +23,17 @@ export interface CustomerKey {
  * Turns a card number or a phone (as typed) into the lookup key we store: phones are
  * normalised to E.164 and replaced by a keyed hash scoped to this tenant.
  */
-export function customerKeyOf(ref: CustomerRef, context: { tenant: Pick<TenantHandle, 'id'>; secrets: Secrets; phoneRegion: string | null }): CustomerKey {
+export function customerKeyOf(
+  ref: CustomerRef,
+  context: { tenant: Pick<TenantHandle, 'id'>; secrets: Secrets; phoneRegion: string | null },
+  path: string[] = ['phone'],
+): CustomerKey {
   if (ref.cardNumber !== undefined) return { cardNumber: ref.cardNumber };
   const phone = normalisePhone(ref.phone ?? '', context.phoneRegion);
   if (!phone) {
     throw validationError([
       {
-        path: ['phone'],
+        path,
         message: context.phoneRegion
           ? `is not a valid phone number for region ${context.phoneRegion} or in international format (+…)`
           : 'is not a valid phone number in international format (+ and country code)',

@@ -13,7 +13,7 @@ import { runIdempotent } from '../idempotency/run-idempotent.ts';
 import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
 import { appendOutboxEvent } from '../outbox/events.ts';
 import type { Secrets } from '../secrets/secrets.ts';
-import { computeBalance } from '../stickers/balance.ts';
+import { computeBalance, type Balance } from '../stickers/balance.ts';
 import { appendLedger, type NewLedgerRow } from '../stickers/ledger.queries.ts';
 import { linesMatchTotal, purchaseInputSchema, type PurchaseInput, type PurchaseResult } from './receipt.ts';
 
@@ -60,7 +60,7 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
   return tenant.db.transaction().execute((trx) =>
     runIdempotent(trx, { key: context.idempotencyKey, operation: 'pos.purchase', input, now }, async () => {
       const settings = await getIssuerSettings(trx);
-      const key = customerKeyOf(input.customer, { tenant, secrets: context.secrets, phoneRegion: settings.phoneRegion });
+      const key = customerKeyOf(input.customer, { tenant, secrets: context.secrets, phoneRegion: settings.phoneRegion }, ['customer', 'phone']);
       const { customer, enrolled } = await identifyOrEnrol(trx, key, { autoEnrol: settings.autoEnrol, via: 'pos' });
       assertNotBlocked(customer);
 
@@ -123,7 +123,7 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
             balance: { available: balance.available, pending: balance.pending },
           },
         });
-        await announceReachableGoals(trx, { customerId: customer.id, campaigns, credited, totals, now });
+        await announceReachableGoals(trx, { customerId: customer.id, campaigns, credited, totals, balance, now });
       }
       return {
         purchaseId,
@@ -139,6 +139,17 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
 }
 
 type CampaignWithMilestones = { id: string; milestones: unknown };
+
+/** When enough of the customer's stickers will be available for a goal: now, or a pending release date. */
+function reachableFrom(balance: Balance, campaignId: string, goal: number, now: Date): string {
+  let available = balance.campaigns.find((row) => row.campaignId === campaignId)?.available ?? 0;
+  if (available >= goal) return now.toISOString();
+  for (const release of balance.pendingReleases.filter((entry) => entry.campaignId === campaignId)) {
+    available += release.stickers;
+    if (available >= goal) return release.availableAt;
+  }
+  return now.toISOString();
+}
 
 function milestonesOf(campaign: CampaignWithMilestones): CampaignMilestone[] {
   return campaign.milestones as CampaignMilestone[];
@@ -159,7 +170,7 @@ function nearestGoal(campaigns: readonly CampaignWithMilestones[], totals: Map<s
 /** reward.reachable for every goal this purchase pushed the customer's total past. */
 async function announceReachableGoals(
   trx: TenantDb,
-  input: { customerId: string; campaigns: readonly CampaignWithMilestones[]; credited: PurchaseResult['credited']; totals: Map<string, number>; now: Date },
+  input: { customerId: string; campaigns: readonly CampaignWithMilestones[]; credited: PurchaseResult['credited']; totals: Map<string, number>; balance: Balance; now: Date },
 ): Promise<void> {
   for (const entry of input.credited) {
     const campaign = input.campaigns.find((candidate) => candidate.id === entry.campaignId);
@@ -171,7 +182,13 @@ async function announceReachableGoals(
         await appendOutboxEvent(trx, {
           type: 'reward.reachable',
           occurredAt: input.now,
-          payload: { customerId: input.customerId, campaignId: entry.campaignId, goal: milestone, balance: after, reachableFrom: entry.availableAt },
+          payload: {
+            customerId: input.customerId,
+            campaignId: entry.campaignId,
+            goal: milestone,
+            balance: after,
+            reachableFrom: reachableFrom(input.balance, entry.campaignId, milestone.stickers, input.now),
+          },
         });
       }
     }

@@ -32,6 +32,10 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
         });
       }
       await lockCustomer(trx, { id: purchase.customer_id });
+      const duplicate = await trx.selectFrom('purchase_returns').select('id').where('purchase_id', '=', purchase.id).where('return_id', '=', input.returnId).executeTakeFirst();
+      if (duplicate) {
+        throw new AppError('RETURN_ALREADY_RECORDED', `Return ${input.returnId} of receipt ${input.receiptId} was already recorded.`, { returnId: input.returnId });
+      }
       const totalMinor = Number(purchase.total_minor);
       const previous = await trx
         .selectFrom('purchase_returns')

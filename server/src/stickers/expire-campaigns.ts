@@ -4,6 +4,7 @@ import { coalitionDb, tenantDb, type Database, type TenantDb } from '../db/datab
 import { tenantSchemaName } from '../db/schema-names.ts';
 import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
 import type { JobDefinition } from '../jobs/job-definition.ts';
+import type { Logger } from '../logging/logger.ts';
 import { appendOutboxEvent } from '../outbox/events.ts';
 import { appendLedger } from './ledger.queries.ts';
 
@@ -92,8 +93,8 @@ export async function expireDueCampaigns(db: TenantDb, now: Date): Promise<{ war
   return { warned, burned };
 }
 
-/** Every active issuer, in turn. */
-export async function expireDueCampaignsForAllIssuers(db: Database, now: Date): Promise<void> {
+/** Every active issuer, in turn; one issuer's failure does not hold up the others. */
+export async function expireDueCampaignsForAllIssuers(db: Database, now: Date, logger?: Logger): Promise<void> {
   const issuers = await coalitionDb(db)
     .selectFrom('tenants')
     .select('slug')
@@ -101,7 +102,17 @@ export async function expireDueCampaignsForAllIssuers(db: Database, now: Date): 
     .where(sql<boolean>`'issuer' = any(roles)`)
     .orderBy('slug')
     .execute();
-  for (const { slug } of issuers) await expireDueCampaigns(tenantDb(db, tenantSchemaName(slug)), now);
+  const failed: string[] = [];
+  for (const { slug } of issuers) {
+    try {
+      await expireDueCampaigns(tenantDb(db, tenantSchemaName(slug)), now);
+    } catch (error) {
+      failed.push(slug);
+      logger?.error({ tenant: slug, err: error }, 'expiring campaigns failed for this issuer');
+    }
+  }
+  // Failing the job makes the failure visible (BullMQ keeps it); the next run retries.
+  if (failed.length) throw new Error(`Expiring campaigns failed for ${failed.length} issuer(s): ${failed.join(', ')}`);
 }
 
 /** Runs every minute: hold releases need no job (they are derived), burns and warnings do. */
@@ -110,7 +121,7 @@ export const expireCampaignsJob: JobDefinition<Record<string, never>> = {
   name: 'expire-campaigns',
   payload: z.strictObject({}),
   repeatEveryMs: 60_000,
-  async handle(_payload, { services }) {
-    await expireDueCampaignsForAllIssuers(services.db, services.clock.now());
+  async handle(_payload, { services, logger }) {
+    await expireDueCampaignsForAllIssuers(services.db, services.clock.now(), logger);
   },
 };

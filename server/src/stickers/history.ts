@@ -16,18 +16,18 @@ export const historyEntrySchema = z.object({
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
 function describe(row: { kind: string; amount: number; reference: string | null; reason: string | null; receipt_id: string | null; store_code: string | null; available_at: Date }): string {
-  const n = Math.abs(row.amount);
+  const n = `${Math.abs(row.amount)} sticker${Math.abs(row.amount) === 1 ? '' : 's'}`;
   switch (row.kind) {
     case 'accrual':
-      return `${n} stickers for receipt ${row.receipt_id} at store ${row.store_code}`;
+      return `${n} for receipt ${row.receipt_id} at store ${row.store_code}`;
     case 'reversal':
-      return `${n} stickers taken back: return ${row.reference} of receipt ${row.receipt_id}`;
+      return `${n} taken back: return ${row.reference} of receipt ${row.receipt_id}`;
     case 'spend':
-      return `${n} stickers exchanged (${row.reference})`;
+      return `${n} exchanged (${row.reference})`;
     case 'expiry':
-      return `${n} stickers burned when the campaign ended`;
+      return `${n} burned when the campaign ended`;
     default:
-      return `${row.amount > 0 ? 'Added' : 'Removed'} ${n} stickers: ${row.reason}`;
+      return `${row.amount > 0 ? 'Added' : 'Removed'} ${n}: ${row.reason}`;
   }
 }
 
