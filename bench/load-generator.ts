@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { GeneratedRequests } from './purchases.ts';
 
 /** One autocannon run, as asked of the load-generator process. */
 export interface LoadJob {
@@ -7,6 +8,12 @@ export interface LoadJob {
   connections: number;
   durationSeconds: number;
   headers: Record<string, string>;
+  /**
+   * Absent: every request is the same GET of `url`. Present: the worker builds each
+   * request itself from this description (POST to `url`'s path, a new body and
+   * Idempotency-Key per request), since functions cannot be sent over IPC.
+   */
+  generated?: GeneratedRequests;
 }
 
 /** The figures we keep from an autocannon result. */

@@ -1,6 +1,7 @@
 // Child process started by load-generator.ts: runs autocannon jobs sent over IPC.
 import autocannon from 'autocannon';
 import { assertLoopback, type LoadJob, type LoadSummary, type WorkerReply, type WorkerRequest } from './load-generator.ts';
+import { purchaseFactory, type GeneratedRequests } from './purchases.ts';
 
 /** Nearest-rank percentile of sorted values. */
 function percentile(sorted: Float64Array, p: number): number {
@@ -34,12 +35,37 @@ class LatencyRecorder {
   }
 }
 
+/**
+ * autocannon calls setupRequest before every request it sends (the first one included),
+ * synchronously before writing it, so each request gets its own body and key.
+ */
+function generatedRequests(url: string, generated: GeneratedRequests): autocannon.Request[] {
+  switch (generated.kind) {
+    case 'purchases': {
+      const next = purchaseFactory(generated, 'load');
+      return [
+        {
+          method: 'POST',
+          path: new URL(url).pathname,
+          setupRequest: (request) => {
+            const purchase = next();
+            return { ...request, headers: { ...request.headers, 'idempotency-key': purchase.idempotencyKey }, body: purchase.body };
+          },
+        },
+      ];
+    }
+    default:
+      throw new Error(`unknown generated requests: ${JSON.stringify(generated)}`);
+  }
+}
+
 async function runJob(job: LoadJob): Promise<LoadSummary> {
   assertLoopback(job.url);
   const latencies = new LatencyRecorder();
+  const requests = job.generated ? generatedRequests(job.url, job.generated) : undefined;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
-      { url: job.url, connections: job.connections, duration: job.durationSeconds, pipelining: 1, headers: job.headers },
+      { url: job.url, connections: job.connections, duration: job.durationSeconds, pipelining: 1, headers: job.headers, ...(requests && { requests }) },
       (error: unknown, result: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {

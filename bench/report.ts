@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { LoadSummary } from './load-generator.ts';
+import type { PgbenchOutcome } from './pgbench.ts';
 
 export interface ScenarioResult {
   id: string;
@@ -8,6 +9,11 @@ export interface ScenarioResult {
   summary: LoadSummary;
   /** This scenario's average req/s divided by the bare baseline's, same run. */
   ratioToBare: number;
+  /**
+   * Purchase scenario only: its average req/s divided by pgbench's tps on the same
+   * PostgreSQL, same run; null when pgbench was unavailable.
+   */
+  ratioToPgbench?: number | null;
 }
 
 export interface MachineFacts {
@@ -66,6 +72,89 @@ export function consoleTable(results: ScenarioResult[]): string {
   return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+const PURCHASE_MEANING =
+  'What the ratio compares: a purchase is one API transaction of 12 SQL statements between BEGIN and COMMIT ' +
+  '(14 for a card seen for the first time, which it enrols): it claims the Idempotency-Key (insert), locks the ' +
+  'customer row, inserts the purchase, a ledger row and a `stickers.credited` outbox event, reads the settings, ' +
+  'campaigns, rules and the balance back, and stores the answer on the idempotency record — after the API key ' +
+  'lookup and the rate-limit counter in Redis. A TPC-B transaction is 5 statements (update an account, read its ' +
+  'balance, update a teller and a branch, insert a history row). So the ratio is how many whole purchases the app ' +
+  'completes per pgbench transaction on the same server, with the same connection count and duration: 1 would ' +
+  'mean a purchase costs no more than one small TPC-B transaction; below that are the extra statements, the ' +
+  'Node.js work (HTTP, authentication, validation, JSON) and the CPUs that the app, PostgreSQL, Redis and the load ' +
+  'generator share. At scale 2 every TPC-B transaction updates one of only 2 branch rows, so pgbench clients ' +
+  'queue on those rows — harsher contention than the purchases, spread over 1,000 cards.';
+
+function pgbenchSummary(pgbench: PgbenchOutcome): string {
+  if (!pgbench.available) return `pgbench: unavailable — ${pgbench.reason}`;
+  const latency = pgbench.latencyAverageMs === undefined ? '' : `, latency average ${ms(pgbench.latencyAverageMs)} ms`;
+  const transactions = pgbench.transactions === undefined ? '' : `, ${integer.format(pgbench.transactions)} transactions`;
+  return (
+    `pgbench (TPC-B-like, scale ${pgbench.scale}, ${pgbench.clients} clients, ${pgbench.threads} threads, ${pgbench.durationSeconds} s; ` +
+    `${pgbench.version} against PostgreSQL ${pgbench.serverVersion}): ${integer.format(pgbench.tps)} tps${latency}${transactions}`
+  );
+}
+
+function pgbenchRatioLine(results: ScenarioResult[], pgbench: PgbenchOutcome): string[] {
+  return results
+    .filter((r) => r.ratioToPgbench !== undefined)
+    .map((r) =>
+      r.ratioToPgbench === null || !pgbench.available
+        ? `${r.title} ÷ pgbench: unavailable (no pgbench figure)`
+        : `${r.title} ÷ pgbench: ${integer.format(r.summary.requestsPerSecondAverage)} purchases/s ÷ ${integer.format(pgbench.tps)} tps = ${ratio(r.ratioToPgbench ?? 0)}`,
+    );
+}
+
+/** Printed right below the console table. */
+export function pgbenchLines(results: ScenarioResult[], pgbench: PgbenchOutcome): string[] {
+  return [pgbenchSummary(pgbench), ...pgbenchRatioLine(results, pgbench)];
+}
+
+function pgbenchSection(results: ScenarioResult[], pgbench: PgbenchOutcome): string {
+  const purchase = results.find((r) => r.ratioToPgbench !== undefined);
+  if (!purchase) return '';
+  const header = ['Measured', 'Per second', 'Latency', 'Count'];
+  const rowsOut: string[][] = [
+    [
+      `${purchase.title} (API, ${purchase.request.split(' ').slice(0, 2).join(' ')})`,
+      `${integer.format(purchase.summary.requestsPerSecondAverage)} purchases/s`,
+      `p50 ${ms(purchase.summary.latencyP50Ms)} ms, p99 ${ms(purchase.summary.latencyP99Ms)} ms, average ${ms(purchase.summary.latencyAverageMs)} ms`,
+      `${integer.format(purchase.summary.requestsTotal)} purchases`,
+    ],
+  ];
+  if (pgbench.available) {
+    rowsOut.push([
+      `pgbench, TPC-B-like (scale ${pgbench.scale}, -c ${pgbench.clients} -j ${pgbench.threads} -T ${pgbench.durationSeconds})`,
+      `${integer.format(pgbench.tps)} tps`,
+      pgbench.latencyAverageMs === undefined ? '—' : `average ${ms(pgbench.latencyAverageMs)} ms`,
+      pgbench.transactions === undefined ? '—' : `${integer.format(pgbench.transactions)} transactions`,
+    ]);
+  } else {
+    rowsOut.push(['pgbench, TPC-B-like', 'unavailable', '—', '—']);
+  }
+  const ratioText =
+    purchase.ratioToPgbench === null || purchase.ratioToPgbench === undefined || !pgbench.available
+      ? 'unavailable (pgbench was not run)'
+      : `**${ratio(purchase.ratioToPgbench)}** (${integer.format(purchase.summary.requestsPerSecondAverage)} ÷ ${integer.format(pgbench.tps)})`;
+  const table = [`| ${header.join(' | ')} |`, `| --- | ---: | ---: | ---: |`, ...rowsOut.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  const facts = pgbench.available
+    ? `Client: ${pgbench.version}; server: PostgreSQL ${pgbench.serverVersion} (the one the app used; no HTTP load runs meanwhile)` +
+      (pgbench.failedTransactions ? `; ${integer.format(pgbench.failedTransactions)} failed transactions` : '') +
+      '.'
+    : `pgbench: unavailable — ${pgbench.reason}.`;
+  return `
+## Purchases against PostgreSQL itself
+
+${table}
+
+Purchases/s ÷ pgbench tps: ${ratioText}
+
+${facts}
+
+${PURCHASE_MEANING}
+`;
+}
+
 export function machineLines(machine: MachineFacts, settings: RunSettings): string[] {
   return [
     `Date: ${machine.date}`,
@@ -77,7 +166,7 @@ export function machineLines(machine: MachineFacts, settings: RunSettings): stri
   ];
 }
 
-export function markdownReport(results: ScenarioResult[], machine: MachineFacts, settings: RunSettings): string {
+export function markdownReport(results: ScenarioResult[], machine: MachineFacts, settings: RunSettings, pgbench: PgbenchOutcome): string {
   const table = [
     `| ${HEADERS.join(' | ')} |`,
     `| ${HEADERS.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
@@ -97,12 +186,20 @@ npm run bench
 The run starts its own throwaway PostgreSQL and Redis (or uses \`BENCH_DATABASE_URL\` /
 \`BENCH_REDIS_URL\`), creates a fresh migrated database with one tenant and one API key,
 and serves the real app (logging at \`warn\`, rate limits set out of reach) next to a bare
-Express app. autocannon runs in a separate Node process. Each scenario gets a warm-up
+Express app. Before the load it creates a running campaign through the API (1 sticker
+per 500.00 RUB, 14-day hold, a bonus SKU), so every measured purchase credits stickers.
+autocannon runs in a separate Node process. Each scenario gets a warm-up
 (discarded) and then a measured run; every response must be 2xx or the run fails.
 Req/s is autocannon's per-second average; the latency percentiles are taken from its
 per-response times of 2xx responses (its own histogram rounds to whole milliseconds).
 \`BENCH_DURATION_SECONDS\` and \`BENCH_CONNECTIONS\` change the measured duration and the
 connection count.
+
+In the same run, [pgbench](https://www.postgresql.org/docs/current/pgbench.html) measures
+PostgreSQL itself on the same server: a separate database (\`bench_pgbench_<runId>\`,
+dropped afterwards), \`pgbench -i -s 2 -q\`, then the default TPC-B-like script with
+\`pgbench -n -c <BENCH_CONNECTIONS> -j 2 -T <BENCH_DURATION_SECONDS>\`. Without pgbench
+on the PATH (or \`BENCH_PGBENCH\`), the run says so and reports the ratio as unavailable.
 
 ## Scenarios
 
@@ -114,14 +211,16 @@ Absolute requests per second depend on the machine — and the load generator, t
 server, PostgreSQL and Redis all share its CPUs. The **vs bare** column (each
 scenario's req/s divided by the bare Express baseline measured in the same run) is the
 figure to compare across machines and over time: it shows what the app's own stack
-costs on top of Express itself.
+costs on top of Express itself. For the purchase scenario, **purchases/s ÷ pgbench tps**
+(below) compares the whole write path with the database's own throughput on a standard
+transaction, measured in the same run.
 
 ## Results
 
 ${table}
 
 ${machineLines(machine, settings).map((line) => `- ${line}`).join('\n')}
-`;
+${pgbenchSection(results, pgbench)}`;
 }
 
 const SCENARIO_NOTES: Record<string, string> = {
@@ -131,4 +230,6 @@ const SCENARIO_NOTES: Record<string, string> = {
   'rest-me':
     'Authenticated no-op through the REST face (trpc-to-openapi): API key lookup in PostgreSQL and hash check, the per-key rate-limit counter in Redis, output validation.',
   'trpc-me': 'The same procedure through the tRPC adapter, for the cost of the REST layer by comparison.',
+  purchase:
+    'POS purchase accrual through the REST face: every request is a distinct receipt (new receipt id, new Idempotency-Key) with 2-3 lines adding up to the total, dated now, from one of 1,000 loyalty cards (new cards are enrolled on first sight), so requests on the same card sometimes wait on its row lock but there is no single hot row. Every receipt earns stickers in the running bench campaign; see the pgbench comparison below.',
 };

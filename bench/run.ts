@@ -7,10 +7,14 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../server/src/logging/logger.ts';
 import { startLoadGenerator, type LoadJob, type LoadSummary } from './load-generator.ts';
-import { consoleTable, machineFacts, machineLines, markdownReport, type RunSettings, type ScenarioResult } from './report.ts';
-import { startBareExpress, startCoalitionApp, startInfrastructure, Stops } from './stack.ts';
+import { runPgbench, type PgbenchOutcome, type PgbenchSettings } from './pgbench.ts';
+import { BENCH_CARD_COUNT, BENCH_STORE_CODE, PURCHASE_PATH, purchaseFactory, type GeneratedRequests } from './purchases.ts';
+import { consoleTable, machineFacts, machineLines, markdownReport, pgbenchLines, type RunSettings, type ScenarioResult } from './report.ts';
+import { startBareExpress, startCoalitionApp, startInfrastructure, Stops, type BenchApp } from './stack.ts';
 
 const WARMUP_SECONDS = 1;
+const PGBENCH_SCALE = 2;
+const PGBENCH_THREADS = 2;
 const REPORT_FILE = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 
 function numberFromEnv(name: string, fallback: number, check: (value: number) => boolean, expected: string): number {
@@ -28,13 +32,21 @@ interface Scenario {
   request: string;
   url: string;
   headers: Record<string, string>;
+  /** Present: each request is a POST built by the load worker from this description. */
+  generated?: GeneratedRequests;
   /** A single request before the load: the response must look right, not just be 2xx. */
   looksRight(body: unknown): boolean;
 }
 
 /** One request per scenario first, so a wrong setup fails with its response, not a count. */
 async function checkScenario(scenario: Scenario): Promise<void> {
-  const response = await fetch(scenario.url, { headers: scenario.headers });
+  let init: RequestInit = { headers: scenario.headers };
+  if (scenario.generated) {
+    // The same generator the load worker uses, with its own receipt ids.
+    const purchase = purchaseFactory(scenario.generated, 'check')();
+    init = { method: 'POST', headers: { ...scenario.headers, 'idempotency-key': purchase.idempotencyKey }, body: purchase.body };
+  }
+  const response = await fetch(scenario.url, init);
   const text = await response.text();
   let body: unknown;
   try {
@@ -60,6 +72,22 @@ function problemsOf(summary: LoadSummary): string[] {
   return problems;
 }
 
+/**
+ * Every 2xx of the run (pre-check, warm-up, measured) must be a purchase of its own —
+ * none an idempotent replay — and every purchase must have credited stickers.
+ */
+async function checkPurchases(app: BenchApp, responses2xx: number): Promise<{ note: string; problems: string[] }> {
+  const counts = await app.purchaseCounts();
+  const n = (value: number) => value.toLocaleString('en-US');
+  const note =
+    `    (recorded so far, pre-check and warm-up included: ${n(counts.purchases)} purchases by ${n(counts.customers)} customers; ` +
+    `${n(counts.credited)} of them credited ${n(counts.stickers)} stickers in the bench campaign)`;
+  if (counts.purchases === 0) return { note, problems: ['no purchase was recorded'] };
+  if (counts.purchases < responses2xx) return { note, problems: [`${n(responses2xx)} 2xx responses but only ${n(counts.purchases)} purchases recorded: not every request was a new purchase`] };
+  if (counts.credited !== counts.purchases) return { note, problems: [`${counts.purchases - counts.credited} of ${counts.purchases} purchases credited no stickers`] };
+  return { note, problems: [] };
+}
+
 function shout(lines: string[]): void {
   const bar = '!'.repeat(78);
   console.error(['', bar, ...lines.map((line) => `!!! ${line}`), bar, ''].join('\n'));
@@ -73,7 +101,7 @@ async function main(stops: Stops): Promise<number> {
 
   console.log('bench: starting PostgreSQL and Redis…');
   const infra = await startInfrastructure(logger, stops);
-  console.log('bench: creating a migrated database, a tenant and an API key, starting the app…');
+  console.log('bench: creating a migrated database, a tenant and an API key, starting the app, creating a running campaign…');
   const app = await startCoalitionApp(infra, logger, stops);
   const bareUrl = await startBareExpress(stops);
   const load = await startLoadGenerator();
@@ -114,22 +142,52 @@ async function main(stops: Stops): Promise<number> {
       headers: auth,
       looksRight: (body) => isObject(body) && body.result?.data?.kind === 'tenant' && body.result?.data?.tenant?.slug === app.tenantSlug,
     },
+    {
+      id: 'purchase',
+      title: 'purchase accrual',
+      request: `POST ${PURCHASE_PATH} + Bearer tenant key + Idempotency-Key, a new receipt each`,
+      url: `${app.baseUrl}${PURCHASE_PATH}`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      generated: { kind: 'purchases', storeCode: BENCH_STORE_CODE, cardCount: BENCH_CARD_COUNT },
+      looksRight: (body) =>
+        isObject(body) &&
+        typeof body.purchaseId === 'string' &&
+        body.stickersCredited > 0 &&
+        Array.isArray(body.credited) &&
+        body.credited.some((entry: { campaignId?: unknown }) => entry.campaignId === app.campaignId),
+    },
   ];
   for (const scenario of scenarios) await checkScenario(scenario);
 
   console.log(`bench: ${scenarios.length} scenarios × (${WARMUP_SECONDS} s warm-up + ${durationSeconds} s), ${connections} connections, 127.0.0.1\n`);
   const measured: { scenario: Scenario; summary: LoadSummary; problems: string[] }[] = [];
   for (const scenario of scenarios) {
-    const job = (seconds: number): LoadJob => ({ url: scenario.url, connections, durationSeconds: seconds, headers: scenario.headers });
+    const job = (seconds: number): LoadJob => ({
+      url: scenario.url,
+      connections,
+      durationSeconds: seconds,
+      headers: scenario.headers,
+      ...(scenario.generated && { generated: scenario.generated }),
+    });
     const warmup = await load.run(job(WARMUP_SECONDS));
     const summary = await load.run(job(durationSeconds));
     const problems = [...problemsOf(warmup).map((p) => `warm-up: ${p}`), ...problemsOf(summary)];
+    const purchases = scenario.generated?.kind === 'purchases' ? await checkPurchases(app, 1 + warmup.count2xx + summary.count2xx) : undefined;
+    if (purchases) problems.push(...purchases.problems);
     measured.push({ scenario, summary, problems });
     console.log(
       `  ${scenario.title}: ${Math.round(summary.requestsPerSecondAverage)} req/s, p50 ${summary.latencyP50Ms.toFixed(2)} ms, p99 ${summary.latencyP99Ms.toFixed(2)} ms` +
         (problems.length ? `  <-- ${problems.join('; ')}` : ''),
     );
+    if (purchases) console.log(purchases.note);
   }
+
+  const pgbenchSettings: PgbenchSettings = { scale: PGBENCH_SCALE, clients: connections, threads: Math.min(PGBENCH_THREADS, connections), durationSeconds };
+  console.log(
+    `\nbench: pgbench on the same PostgreSQL: -i -s ${pgbenchSettings.scale}, then the TPC-B-like script with ${pgbenchSettings.clients} clients, ${pgbenchSettings.threads} threads, ${durationSeconds} s…`,
+  );
+  const pgbench: PgbenchOutcome = await runPgbench(infra.adminDatabaseUrl, app.runId, pgbenchSettings, stops);
+  if (!pgbench.available) console.log(`bench: NOTE: pgbench is not available: ${pgbench.reason}. purchases/s ÷ pgbench tps is reported as unavailable.`);
 
   const bare = measured.find((m) => m.scenario.id === 'bare')!.summary.requestsPerSecondAverage;
   const results: ScenarioResult[] = measured.map(({ scenario, summary }) => ({
@@ -138,6 +196,7 @@ async function main(stops: Stops): Promise<number> {
     request: scenario.request,
     summary,
     ratioToBare: bare > 0 ? summary.requestsPerSecondAverage / bare : 0,
+    ...(scenario.id === 'purchase' && { ratioToPgbench: pgbench.available && pgbench.tps > 0 ? summary.requestsPerSecondAverage / pgbench.tps : null }),
   }));
   const machine = machineFacts(loadAverageAtStart);
   const settings: RunSettings = {
@@ -147,7 +206,7 @@ async function main(stops: Stops): Promise<number> {
     postgres: infra.embedded.postgres ? 'embedded (throwaway)' : 'BENCH_DATABASE_URL',
     redis: infra.embedded.redis ? 'embedded (throwaway)' : 'BENCH_REDIS_URL',
   };
-  console.log(`\n${consoleTable(results)}\n\n${machineLines(machine, settings).join('\n')}\n`);
+  console.log(`\n${consoleTable(results)}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`);
 
   const failed = measured.filter((m) => m.problems.length > 0);
   if (failed.length > 0) {
@@ -158,7 +217,7 @@ async function main(stops: Stops): Promise<number> {
     ]);
     return 1;
   }
-  await writeFile(REPORT_FILE, markdownReport(results, machine, settings));
+  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench));
   console.log(`bench: wrote ${REPORT_FILE}`);
   return 0;
 }

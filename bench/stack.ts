@@ -10,7 +10,9 @@ import pg from 'pg';
 import { createTenantApiKey } from '../server/src/auth/create-api-key.ts';
 import { configFromEnv, type ResolvedConfig } from '../server/src/config/config.ts';
 import { parseEnv } from '../server/src/config/env.ts';
+import { tenantDb } from '../server/src/db/database.ts';
 import { migrateCoalition } from '../server/src/db/migrate.ts';
+import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import { createHttpApp, type HttpAppState } from '../server/src/http/app.ts';
 import { startHttpServer } from '../server/src/http/server.ts';
 import type { Logger } from '../server/src/logging/logger.ts';
@@ -19,6 +21,7 @@ import { startEmbeddedRedis } from '../server/src/runtime/embedded-redis.ts';
 import { connectServices } from '../server/src/system/connect-services.ts';
 import { createTenant } from '../server/src/tenants/create-tenant.ts';
 import { requireTenantRow } from '../server/src/tenants/get-tenant.ts';
+import { BENCH_CAMPAIGN_RULES } from './purchases.ts';
 
 /** High enough that no benchmark run can reach it: a 429 would be measured as a failure. */
 const BENCH_RATE_LIMIT_PER_MINUTE = 10_000_000;
@@ -129,10 +132,63 @@ function databaseUrl(serverUrl: string, database: string): string {
 }
 
 export interface BenchApp {
+  /** Names this run's databases and Redis prefix. */
+  runId: string;
   baseUrl: string;
   tenantSlug: string;
   /** A tenant API key (admin scope) for the authenticated scenarios. */
   tenantKey: string;
+  /** The running campaign every bench purchase earns stickers in. */
+  campaignId: string;
+  /** What the purchases of this run left in the tenant's tables. */
+  purchaseCounts(): Promise<PurchaseCounts>;
+}
+
+export interface PurchaseCounts {
+  purchases: number;
+  /** Purchases with an accrual row in the sticker ledger. */
+  credited: number;
+  stickers: number;
+  customers: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A running campaign for the bench tenant, created through the API as an issuer does:
+ * 1 sticker per 500.00 RUB, 14-day hold, a SKU bonus, goals at 10 and 30 stickers.
+ */
+async function createBenchCampaign(baseUrl: string, key: string): Promise<string> {
+  const now = Date.now();
+  const at = (days: number) => new Date(now + days * DAY_MS).toISOString();
+  const response = await fetch(`${baseUrl}/api/v1/campaigns`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'Benchmark stickers',
+      description: 'Collect stickers, swap them for kitchenware.',
+      terms: 'One sticker per 500 RUB; two more per promo coffee, up to four.',
+      startsAt: at(-1),
+      endsAt: at(30),
+      burnAt: at(60),
+      milestones: [
+        { stickers: 10, label: 'Frying pan' },
+        { stickers: 30, label: 'Knife set' },
+      ],
+      rules: BENCH_CAMPAIGN_RULES,
+    }),
+  });
+  const text = await response.text();
+  let body: { id?: unknown; status?: unknown } | undefined;
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  if (response.status !== 200 || typeof body?.id !== 'string' || body.status !== 'running') {
+    throw new Error(`Creating the bench campaign (POST /api/v1/campaigns) failed: HTTP ${response.status} ${text.slice(0, 500)}`);
+  }
+  return body.id;
 }
 
 /**
@@ -206,7 +262,31 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
     state,
   });
   stops.push('Coalition Exchange HTTP server', () => server.close());
-  return { baseUrl: server.url, tenantSlug: tenant.slug, tenantKey: secret };
+  const campaignId = await createBenchCampaign(server.url, secret);
+  const tdb = tenantDb(db, tenantSchemaName(tenant.slug));
+  // One statement, so one snapshot: purchases still in flight commit with their ledger rows.
+  const purchaseCounts = async (): Promise<PurchaseCounts> => {
+    const row = await tdb
+      .selectNoFrom((eb) => [
+        eb.selectFrom('purchases').select((inner) => inner.fn.countAll<string>().as('n')).as('purchases'),
+        eb
+          .selectFrom('sticker_ledger')
+          .where('kind', '=', 'accrual')
+          .where('campaign_id', '=', campaignId)
+          .select((inner) => inner.fn.count<string>('purchase_id').distinct().as('n'))
+          .as('credited'),
+        eb
+          .selectFrom('sticker_ledger')
+          .where('kind', '=', 'accrual')
+          .where('campaign_id', '=', campaignId)
+          .select((inner) => inner.fn.coalesce(inner.fn.sum<string>('amount'), inner.lit(0)).as('n'))
+          .as('stickers'),
+        eb.selectFrom('customers').select((inner) => inner.fn.countAll<string>().as('n')).as('customers'),
+      ])
+      .executeTakeFirstOrThrow();
+    return { purchases: Number(row.purchases), credited: Number(row.credited), stickers: Number(row.stickers), customers: Number(row.customers) };
+  };
+  return { runId, baseUrl: server.url, tenantSlug: tenant.slug, tenantKey: secret, campaignId, purchaseCounts };
 }
 
 /** The baseline: a plain Express 5 app with one JSON handler, nothing else. */
