@@ -28,20 +28,14 @@ export type Balance = z.infer<typeof balanceOutputSchema>;
 
 export async function computeBalance(db: TenantDb, customerId: string, now: Date, options: { expiringSoonDays: number }): Promise<Balance> {
   const [perCampaign, releases] = await Promise.all([balancesByCampaign(db, customerId, now), pendingReleases(db, customerId, now)]);
-  const ids = perCampaign.map((row) => row.campaign_id);
-  const campaigns = ids.length ? await db.selectFrom('campaigns').select(['id', 'name', 'starts_at', 'ends_at', 'burn_at']).where('id', 'in', ids).execute() : [];
-  const byId = new Map(campaigns.map((campaign) => [campaign.id, campaign]));
-  const rows = perCampaign.map((row) => {
-    const campaign = byId.get(row.campaign_id)!;
-    return {
-      campaignId: row.campaign_id,
-      name: campaign.name,
-      status: campaignStatus(campaign, now),
-      available: row.available,
-      pending: row.total - row.available,
-      burnAt: campaign.burn_at.toISOString(),
-    };
-  });
+  const rows = perCampaign.map((row) => ({
+    campaignId: row.campaign_id,
+    name: row.name,
+    status: campaignStatus(row, now),
+    available: row.available,
+    pending: row.total - row.available,
+    burnAt: row.burn_at.toISOString(),
+  }));
   const soon = new Date(now.getTime() + options.expiringSoonDays * DAY_MS);
   return {
     customerId,

@@ -11,6 +11,10 @@ export async function appendLedger(db: TenantDb, rows: readonly NewLedgerRow[]):
 
 export interface CampaignBalanceRow {
   campaign_id: string;
+  name: string;
+  starts_at: Date;
+  ends_at: Date;
+  burn_at: Date;
   available: number;
   total: number;
 }
@@ -26,14 +30,18 @@ export async function balancesByCampaign(db: TenantDb, customerId: string, now: 
     .innerJoin('campaigns as c', 'c.id', 'l.campaign_id')
     .select([
       'l.campaign_id',
+      'c.name',
+      'c.starts_at',
+      'c.ends_at',
+      'c.burn_at',
       sql<string>`coalesce(sum(l.amount) filter (where least(l.available_at, c.burn_at) <= ${now}), 0)`.as('available'),
       sql<string>`sum(l.amount)`.as('total'),
     ])
     .where('l.customer_id', '=', customerId)
-    .groupBy('l.campaign_id')
+    .groupBy(['l.campaign_id', 'c.name', 'c.starts_at', 'c.ends_at', 'c.burn_at'])
     .orderBy('l.campaign_id')
     .execute();
-  return rows.map((row) => ({ campaign_id: row.campaign_id, available: Number(row.available), total: Number(row.total) }));
+  return rows.map((row) => ({ ...row, available: Number(row.available), total: Number(row.total) }));
 }
 
 /** Amounts still on hold, by the moment they become available. */
