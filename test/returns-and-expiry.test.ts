@@ -1,29 +1,27 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tenantDb } from '../server/src/db/database.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import { expireCampaignsJob, expireDueCampaigns } from '../server/src/stickers/expire-campaigns.ts';
 import { spendStickers } from '../server/src/stickers/spend-stickers.ts';
-import { ManualClock } from '../server/src/system/clock.ts';
-import { tenantWithKey, type TenantWithKey } from './support/factories.ts';
+import type { ManualClock } from '../server/src/system/clock.ts';
+import type { TenantWithKey } from './support/factories.ts';
 import { request } from './support/http-client.ts';
-import { campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase, recordReturn } from './support/issuer.ts';
-import { startTestSystem, type TestSystem } from './support/test-system.ts';
+import { startIssuerWorld, type IssuerWorld, campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase, recordReturn } from './support/issuer.ts';
+import type { TestSystem } from './support/test-system.ts';
 
 let system: TestSystem;
 let issuer: TenantWithKey;
-const clock = new ManualClock('2026-11-01T10:00:00Z');
+let clock: ManualClock;
+let db: IssuerWorld['db'];
 let campaignId: string;
 
 beforeAll(async () => {
-  system = await startTestSystem({}, { clock });
-  issuer = await tenantWithKey(system.services, { roles: ['issuer'], scopes: ['admin'] });
+  ({ system, issuer, clock, db } = await startIssuerWorld());
   // 1 sticker per 100.00, 14 days on hold, burns 60 days from now.
   campaignId = (await createCampaign(system.baseUrl, issuer.key, campaignBody(clock.now(), { rules: { perAmountMinor: 10_000, holdDays: 14 } }))).id;
 });
 afterAll(() => system.stop());
 
-const db = () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug));
 const balanceOf = async (customerId: string) => (await request(system.baseUrl, 'GET', `/api/v1/customers/${customerId}/balance`, { key: issuer.key })).body;
 
 async function buy(card: string, totalMinor: number, extra: Record<string, unknown> = {}) {

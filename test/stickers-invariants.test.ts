@@ -1,24 +1,22 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tenantDb } from '../server/src/db/database.ts';
-import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import { expireDueCampaigns } from '../server/src/stickers/expire-campaigns.ts';
 import { spendStickers } from '../server/src/stickers/spend-stickers.ts';
-import { ManualClock } from '../server/src/system/clock.ts';
-import { tenantWithKey, type TenantWithKey } from './support/factories.ts';
+import type { ManualClock } from '../server/src/system/clock.ts';
+import type { TenantWithKey } from './support/factories.ts';
 import { request } from './support/http-client.ts';
-import { campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase, recordReturn } from './support/issuer.ts';
-import { startTestSystem, type TestSystem } from './support/test-system.ts';
+import { startIssuerWorld, type IssuerWorld, campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase, recordReturn } from './support/issuer.ts';
+import type { TestSystem } from './support/test-system.ts';
 
 let system: TestSystem;
 let issuer: TenantWithKey;
-const clock = new ManualClock('2026-11-01T10:00:00Z');
+let clock: ManualClock;
+let db: IssuerWorld['db'];
 let campaignId: string;
 
 beforeAll(async () => {
-  system = await startTestSystem({}, { clock });
-  issuer = await tenantWithKey(system.services, { roles: ['issuer'], scopes: ['admin'] });
+  ({ system, issuer, clock, db } = await startIssuerWorld());
   // Long-running, for the concurrency test (store MSK-001 only).
   campaignId = (
     await createCampaign(
@@ -30,7 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => system.stop());
 
-const db = () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug));
 
 /**
  * The balance recomputed in plain code from the raw ledger rows: the reference the API

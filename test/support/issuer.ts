@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { tenantDb, type TenantDb } from '../../server/src/db/database.ts';
+import { tenantSchemaName } from '../../server/src/db/schema-names.ts';
+import { ManualClock } from '../../server/src/system/clock.ts';
+import { tenantWithKey, type TenantWithKey } from './factories.ts';
 import { request, type ApiResponse } from './http-client.ts';
+import { startTestSystem, type TestSystem } from './test-system.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -56,4 +61,20 @@ export function recordPurchase(baseUrl: string, key: string, body: Record<string
 
 export function recordReturn(baseUrl: string, key: string, body: Record<string, unknown>, idempotencyKey: string = randomUUID()): Promise<ApiResponse> {
   return request(baseUrl, 'POST', '/api/v1/pos/returns', { key, body, headers: { 'idempotency-key': idempotencyKey } });
+}
+
+export interface IssuerWorld {
+  system: TestSystem;
+  issuer: TenantWithKey;
+  clock: ManualClock;
+  /** The issuer's schema, for asserting what was (not) written. */
+  db: () => TenantDb;
+}
+
+/** A test system on a controlled clock with one issuer tenant and its admin key. */
+export async function startIssuerWorld(start = '2026-11-01T10:00:00Z'): Promise<IssuerWorld> {
+  const clock = new ManualClock(start);
+  const system = await startTestSystem({}, { clock });
+  const issuer = await tenantWithKey(system.services, { roles: ['issuer'], scopes: ['admin'] });
+  return { system, issuer, clock, db: () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug)) };
 }

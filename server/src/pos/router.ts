@@ -1,12 +1,26 @@
 import { z } from 'zod';
+import type { TenantHandle } from '../auth/principal.ts';
+import type { RequestContext } from '../trpc/context.ts';
 import { router, tenantProcedure } from '../trpc/trpc.ts';
 import { purchaseInputSchema, purchaseOutputSchema, returnInputSchema, returnOutputSchema } from './receipt.ts';
-import { recordPurchase } from './record-purchase.ts';
+import { recordPurchase, type PosContext } from './record-purchase.ts';
 import { recordReturn } from './record-return.ts';
 
 const idempotencyHeader = z.object({
   'Idempotency-Key': z.string().describe('Required. A unique value per receipt or return (e.g. a UUID); send the same value when retrying.'),
 });
+
+type Outcome<T> = { result: T; replayed: boolean };
+
+/** Runs a POS use-case with the request's clock, secrets and Idempotency-Key, and flags replays. */
+async function posCall<T>(
+  ctx: RequestContext & { tenant: TenantHandle },
+  run: (context: PosContext) => Promise<Outcome<T>>,
+): Promise<T> {
+  const { result, replayed } = await run({ tenant: ctx.tenant, secrets: ctx.services.secrets, now: ctx.services.clock.now(), idempotencyKey: ctx.idempotencyKey });
+  if (replayed) ctx.responseHeaders.set('Idempotent-Replayed', 'true');
+  return result;
+}
 
 export const posRouter = router({
   recordPurchase: tenantProcedure
@@ -25,14 +39,7 @@ export const posRouter = router({
     })
     .input(purchaseInputSchema)
     .output(purchaseOutputSchema)
-    .mutation(async ({ ctx, input }) => {
-      const { result, replayed } = await recordPurchase(
-        { tenant: ctx.tenant, secrets: ctx.services.secrets, now: ctx.services.clock.now(), idempotencyKey: ctx.idempotencyKey },
-        input,
-      );
-      if (replayed) ctx.responseHeaders.set('Idempotent-Replayed', 'true');
-      return result;
-    }),
+    .mutation(({ ctx, input }) => posCall(ctx, (context) => recordPurchase(context, input))),
   recordReturn: tenantProcedure
     .meta({
       scopes: ['pos:write'],
@@ -48,12 +55,5 @@ export const posRouter = router({
     })
     .input(returnInputSchema)
     .output(returnOutputSchema)
-    .mutation(async ({ ctx, input }) => {
-      const { result, replayed } = await recordReturn(
-        { tenant: ctx.tenant, secrets: ctx.services.secrets, now: ctx.services.clock.now(), idempotencyKey: ctx.idempotencyKey },
-        input,
-      );
-      if (replayed) ctx.responseHeaders.set('Idempotent-Replayed', 'true');
-      return result;
-    }),
+    .mutation(({ ctx, input }) => posCall(ctx, (context) => recordReturn(context, input))),
 });

@@ -29,6 +29,33 @@ async function customerTotals(trx: TenantDb, campaignId: string): Promise<{ cust
   return rows.map((row) => ({ customer_id: row.customer_id, card_number: row.card_number, total: Number(row.total) }));
 }
 
+type Holder = Awaited<ReturnType<typeof customerTotals>>[number];
+
+/**
+ * Runs `work` once per campaign, each in its own transaction, and stamps `doneColumn`
+ * in it. The campaign row is locked (skipping one another worker holds), and re-read
+ * with the stamp still empty, so concurrent workers never do a campaign twice.
+ */
+async function onceEach(
+  db: TenantDb,
+  campaigns: readonly { id: string }[],
+  doneColumn: 'expiring_notified_at' | 'burned_at',
+  now: Date,
+  work: (trx: TenantDb, campaign: { id: string; burn_at: Date }, holders: Holder[]) => Promise<void>,
+): Promise<string[]> {
+  const done: string[] = [];
+  for (const { id } of campaigns) {
+    await db.transaction().execute(async (trx) => {
+      const campaign = await trx.selectFrom('campaigns').select(['id', 'burn_at']).where('id', '=', id).where(doneColumn, 'is', null).forUpdate().skipLocked().executeTakeFirst();
+      if (!campaign) return;
+      await work(trx, campaign, await customerTotals(trx, id));
+      await trx.updateTable('campaigns').set({ [doneColumn]: now }).where('id', '=', id).execute();
+      done.push(id);
+    });
+  }
+  return done;
+}
+
 /**
  * One issuer's scheduled sticker work at `now`: warns holders of stickers that burn
  * within the issuer's expiringSoonDays, and burns campaigns whose burn date has come.
@@ -37,59 +64,43 @@ async function customerTotals(trx: TenantDb, campaignId: string): Promise<{ cust
 export async function expireDueCampaigns(db: TenantDb, now: Date): Promise<{ warned: string[]; burned: string[] }> {
   const { expiringSoonDays } = await getIssuerSettings(db);
   const warnBefore = new Date(now.getTime() + expiringSoonDays * DAY_MS);
-  const warned: string[] = [];
-  const burned: string[] = [];
-
   const toWarn = await db.selectFrom('campaigns').select('id').where('expiring_notified_at', 'is', null).where('burn_at', '>', now).where('burn_at', '<=', warnBefore).execute();
-  for (const { id } of toWarn) {
-    await db.transaction().execute(async (trx) => {
-      const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', id).where('expiring_notified_at', 'is', null).forUpdate().skipLocked().executeTakeFirst();
-      if (!campaign) return;
-      for (const holder of await customerTotals(trx, id)) {
-        await appendOutboxEvent(trx, {
-          type: 'stickers.expiring_soon',
-          occurredAt: now,
-          payload: { customerId: holder.customer_id, cardNumber: holder.card_number, campaignId: id, stickers: holder.total, burnAt: campaign.burn_at.toISOString() },
-        });
-      }
-      await trx.updateTable('campaigns').set({ expiring_notified_at: now }).where('id', '=', id).execute();
-      warned.push(id);
-    });
-  }
+  const warned = await onceEach(db, toWarn, 'expiring_notified_at', now, async (trx, campaign, holders) => {
+    for (const holder of holders) {
+      await appendOutboxEvent(trx, {
+        type: 'stickers.expiring_soon',
+        occurredAt: now,
+        payload: { customerId: holder.customer_id, cardNumber: holder.card_number, campaignId: campaign.id, stickers: holder.total, burnAt: campaign.burn_at.toISOString() },
+      });
+    }
+  });
 
   const toBurn = await db.selectFrom('campaigns').select('id').where('burned_at', 'is', null).where('burn_at', '<=', now).execute();
-  for (const { id } of toBurn) {
-    await db.transaction().execute(async (trx) => {
-      const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', id).where('burned_at', 'is', null).forUpdate().skipLocked().executeTakeFirst();
-      if (!campaign) return;
-      const holders = await customerTotals(trx, id);
-      await appendLedger(
-        trx,
-        holders.map((holder) => ({
-          customer_id: holder.customer_id,
-          campaign_id: id,
-          kind: 'expiry' as const,
-          amount: -holder.total,
-          available_at: campaign.burn_at,
-          recorded_at: now,
-          purchase_id: null,
-          return_id: null,
-          actor: null,
-          reason: null,
-          reference: null,
-        })),
-      );
-      for (const holder of holders) {
-        await appendOutboxEvent(trx, {
-          type: 'stickers.expired',
-          occurredAt: now,
-          payload: { customerId: holder.customer_id, cardNumber: holder.card_number, campaignId: id, stickers: holder.total, burnedAt: campaign.burn_at.toISOString() },
-        });
-      }
-      await trx.updateTable('campaigns').set({ burned_at: now }).where('id', '=', id).execute();
-      burned.push(id);
-    });
-  }
+  const burned = await onceEach(db, toBurn, 'burned_at', now, async (trx, campaign, holders) => {
+    await appendLedger(
+      trx,
+      holders.map((holder) => ({
+        customer_id: holder.customer_id,
+        campaign_id: campaign.id,
+        kind: 'expiry' as const,
+        amount: -holder.total,
+        available_at: campaign.burn_at,
+        recorded_at: now,
+        purchase_id: null,
+        return_id: null,
+        actor: null,
+        reason: null,
+        reference: null,
+      })),
+    );
+    for (const holder of holders) {
+      await appendOutboxEvent(trx, {
+        type: 'stickers.expired',
+        occurredAt: now,
+        payload: { customerId: holder.customer_id, cardNumber: holder.card_number, campaignId: campaign.id, stickers: holder.total, burnedAt: campaign.burn_at.toISOString() },
+      });
+    }
+  });
   return { warned, burned };
 }
 
