@@ -25,6 +25,7 @@ export async function up(db: Kysely<any>, { schema }: MigrationContext): Promise
     .addColumn('response', 'jsonb', (col) => col.notNull())
     .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
     .execute();
+  await db.schema.createIndex('idempotency_keys_created_idx').on('idempotency_keys').column('created_at').execute();
 
   await db.schema
     .createTable('outbox_events')
@@ -133,6 +134,7 @@ export async function up(db: Kysely<any>, { schema }: MigrationContext): Promise
     .execute();
   await db.schema.createIndex('sticker_ledger_customer_idx').on('sticker_ledger').columns(['customer_id', 'campaign_id', 'id']).execute();
   await db.schema.createIndex('sticker_ledger_purchase_idx').on('sticker_ledger').column('purchase_id').execute();
+  await db.schema.createIndex('sticker_ledger_campaign_idx').on('sticker_ledger').columns(['campaign_id', 'customer_id']).execute();
 
   // Append-only, enforced by the database: no UPDATE, DELETE or TRUNCATE, whoever asks.
   await sql`

@@ -11,7 +11,7 @@ export async function insertCampaign(db: TenantDb, values: Insertable<CampaignsT
 
 export async function findCampaign(db: TenantDb, id: string, options: { forUpdate?: boolean } = {}): Promise<CampaignRow | undefined> {
   const query = db.selectFrom('campaigns').selectAll().where('id', '=', id);
-  return (options.forUpdate ? query.forUpdate() : query).executeTakeFirst();
+  return (options.forUpdate ? query.forNoKeyUpdate() : query).executeTakeFirst();
 }
 
 export async function listCampaignRows(db: TenantDb): Promise<CampaignRow[]> {
@@ -52,4 +52,16 @@ export async function campaignsAccruingAt(db: TenantDb, at: Date, storeCode: str
     .where((eb) => eb.or([eb('store_codes', 'is', null), eb(eb.val(storeCode), '=', eb.fn.any('store_codes'))]))
     .orderBy('id')
     .execute();
+}
+
+/**
+ * The campaigns among `ids` that still take ledger rows at `now`, locked FOR KEY SHARE
+ * until the transaction ends. A burn takes the campaign FOR UPDATE: it waits for
+ * writers already holding this lock, and writers that come later wait for the burn and
+ * then see it. Together nothing lands in a campaign after its burn.
+ */
+export async function lockOpenCampaigns(db: TenantDb, ids: readonly string[], now: Date): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('campaigns').select('id').where('id', 'in', [...ids]).where('burned_at', 'is', null).where('burn_at', '>', now).orderBy('id').forKeyShare().execute();
+  return new Set(rows.map((row) => row.id));
 }

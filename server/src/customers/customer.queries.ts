@@ -14,7 +14,9 @@ export async function findCustomer(
   else if (by.cardNumber !== undefined) query = query.where('card_number', '=', by.cardNumber);
   else if (by.phoneHash !== undefined) query = query.where('phone_hash', '=', by.phoneHash);
   else return undefined;
-  return (options.forUpdate ? query.forUpdate() : query).executeTakeFirst();
+  // FOR NO KEY UPDATE: serialises writers of one customer without blocking the
+  // foreign-key checks (KEY SHARE) other transactions make when they reference it.
+  return (options.forUpdate ? query.forNoKeyUpdate() : query).executeTakeFirst();
 }
 
 /** Inserts unless the card or phone is taken meanwhile; undefined then (the caller looks it up). */

@@ -128,6 +128,11 @@ export const ERROR_CODES = {
     httpStatus: 409,
     meaning: 'The campaign has started: its dates and stores are fixed; rules change only through a new rules version effective from now on.',
   },
+  CAMPAIGN_BURNED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The campaign has passed its burn date: its stickers are gone and its balances no longer change.',
+  },
   RULES_NOT_RETROACTIVE: {
     trpc: 'UNPROCESSABLE_CONTENT',
     httpStatus: 422,

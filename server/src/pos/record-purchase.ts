@@ -2,7 +2,7 @@ import { customAlphabet } from 'nanoid';
 import type { TenantHandle } from '../auth/principal.ts';
 import { computeAccrual } from '../campaigns/accrual-rules.ts';
 import { ruleVersionAt } from '../campaigns/campaign.ts';
-import { campaignsAccruingAt, ruleVersionsByCampaign } from '../campaigns/campaign.queries.ts';
+import { campaignsAccruingAt, lockOpenCampaigns, ruleVersionsByCampaign } from '../campaigns/campaign.queries.ts';
 import { assertNotBlocked, customerKeyOf, identifyOrEnrol } from '../customers/identify-customer.ts';
 import type { TenantDb } from '../db/database.ts';
 import { isUniqueViolation } from '../db/postgres-errors.ts';
@@ -91,7 +91,9 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
         throw error;
       }
 
-      const campaigns = (await campaignsAccruingAt(trx, occurredAt, input.storeCode)).filter((campaign) => campaign.burn_at > now && !campaign.burned_at);
+      const accruing = await campaignsAccruingAt(trx, occurredAt, input.storeCode);
+      const open = await lockOpenCampaigns(trx, accruing.map((campaign) => campaign.id), now);
+      const campaigns = accruing.filter((campaign) => open.has(campaign.id));
       const versions = await ruleVersionsByCampaign(trx, campaigns.map((campaign) => campaign.id));
       const credited: PurchaseResult['credited'] = [];
       const rows: NewLedgerRow[] = [];

@@ -1,4 +1,5 @@
 import { stickersToReverse } from '../campaigns/accrual-rules.ts';
+import { lockOpenCampaigns } from '../campaigns/campaign.queries.ts';
 import { lockCustomer } from '../customers/identify-customer.ts';
 import { isUniqueViolation } from '../db/postgres-errors.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -43,7 +44,11 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
         .where('purchase_id', '=', purchase.id)
         .executeTakeFirstOrThrow();
       const returnedBefore = Number(previous.sum);
-      const returnedMinor = input.lines ? input.lines.reduce((sum, line) => sum + line.amountMinor, 0) : totalMinor - returnedBefore;
+      let returnedMinor = input.lines ? input.lines.reduce((sum, line) => sum + line.amountMinor, 0) : totalMinor - returnedBefore;
+      // Lines may overshoot the total by the same rounding tolerance a receipt has.
+      if (input.lines && returnedBefore + returnedMinor > totalMinor && returnedBefore + returnedMinor <= totalMinor + input.lines.length) {
+        returnedMinor = totalMinor - returnedBefore;
+      }
       if (returnedMinor <= 0 || returnedBefore + returnedMinor > totalMinor) {
         throw new AppError('RETURN_EXCEEDS_PURCHASE', `Receipt ${input.receiptId} totals ${totalMinor}; ${returnedBefore} was returned before, ${returnedMinor} more is too much.`, {
           totalMinor,
@@ -75,9 +80,7 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
 
       const ledger = await ledgerOfPurchase(trx, purchase.id);
       const campaignIds = [...new Set(ledger.map((row) => row.campaign_id))];
-      const burnAt = new Map(
-        campaignIds.length ? (await trx.selectFrom('campaigns').select(['id', 'burn_at']).where('id', 'in', campaignIds).execute()).map((c) => [c.id, c.burn_at]) : [],
-      );
+      const open = await lockOpenCampaigns(trx, campaignIds, now);
       const reversed: ReturnResult['reversed'] = [];
       const rows: NewLedgerRow[] = [];
       for (const campaignId of campaignIds) {
@@ -86,7 +89,7 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
         const alreadyReversed = -ledger.filter((row) => row.campaign_id === campaignId && row.kind === 'reversal').reduce((sum, row) => sum + row.amount, 0);
         const stickers = stickersToReverse({ credited: accrual.amount, alreadyReversed, totalMinor, returnedMinor: returnedBefore + returnedMinor });
         if (stickers <= 0) continue;
-        if ((burnAt.get(campaignId) ?? now) <= now) {
+        if (!open.has(campaignId)) {
           // The campaign burned its stickers already: nothing is left to take back.
           reversed.push({ campaignId, stickers: 0, from: 'burned' });
           continue;

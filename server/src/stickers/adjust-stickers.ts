@@ -8,7 +8,9 @@ import { parseInput } from '../errors/validation.ts';
 import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
 import { computeBalance, type Balance } from './balance.ts';
-import { appendLedger } from './ledger.queries.ts';
+import { appendLedger, balancesByCampaign } from './ledger.queries.ts';
+import { lockOpenCampaigns } from '../campaigns/campaign.queries.ts';
+import { AppError } from '../errors/app-error.ts';
 
 export const adjustmentInputSchema = z.strictObject({
   campaignId: campaignIdSchema,
@@ -28,6 +30,20 @@ export async function adjustStickers(context: { tenant: TenantHandle; actor: str
     const customer = await lockCustomer(trx, { id: customerId });
     if (!customer) throw customerNotFound({ id: customerId });
     await requireCampaign({ ...context.tenant, db: trx }, input.campaignId);
+    if (!(await lockOpenCampaigns(trx, [input.campaignId], context.now)).has(input.campaignId)) {
+      throw new AppError('CAMPAIGN_BURNED', 'The campaign has burned its stickers; its balances can no longer change.', { campaignId: input.campaignId });
+    }
+    if (input.stickers < 0) {
+      // Only a return may leave a customer owing: a correction takes back at most what is available.
+      const available = (await balancesByCampaign(trx, customer.id, context.now)).find((row) => row.campaign_id === input.campaignId)?.available ?? 0;
+      if (available + input.stickers < 0) {
+        throw new AppError('INSUFFICIENT_STICKERS', `The customer has ${available} available stickers in this campaign; a correction cannot take ${-input.stickers}.`, {
+          campaignId: input.campaignId,
+          available,
+          required: -input.stickers,
+        });
+      }
+    }
     await appendLedger(trx, [
       {
         customer_id: customer.id,

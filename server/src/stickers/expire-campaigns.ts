@@ -5,102 +5,123 @@ import { tenantSchemaName } from '../db/schema-names.ts';
 import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
 import type { JobDefinition } from '../jobs/job-definition.ts';
 import type { Logger } from '../logging/logger.ts';
-import { appendOutboxEvent } from '../outbox/events.ts';
-import { appendLedger } from './ledger.queries.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-async function customerTotals(trx: TenantDb, campaignId: string): Promise<{ customer_id: string; card_number: string | null; total: number }[]> {
-  // Lock every holder's customer row first (in id order, as everything else locks one
-  // customer at a time): a spend or return in flight finishes before the totals are
-  // read, and none can slip in between the totals and the expiry rows.
-  const holders = await trx.selectFrom('sticker_ledger').select('customer_id').distinct().where('campaign_id', '=', campaignId).execute();
-  if (holders.length === 0) return [];
-  await trx.selectFrom('customers').select('id').where('id', 'in', holders.map((row) => row.customer_id)).orderBy('id').forUpdate().execute();
-  const rows = await trx
-    .selectFrom('sticker_ledger as l')
-    .innerJoin('customers as c', 'c.id', 'l.customer_id')
-    .select(['l.customer_id', 'c.card_number', sql<string>`sum(l.amount)`.as('total')])
-    .where('l.campaign_id', '=', campaignId)
-    .groupBy(['l.customer_id', 'c.card_number'])
-    .having(sql`sum(l.amount)`, '>', 0)
-    .orderBy('l.customer_id')
-    .execute();
-  return rows.map((row) => ({ customer_id: row.customer_id, card_number: row.card_number, total: Number(row.total) }));
+/** Per-holder totals of a campaign, as a subquery: set-based, whatever the number of holders. */
+function holderTotals(trx: TenantDb, campaignId: string) {
+  return trx
+    .selectFrom('sticker_ledger')
+    .select(['customer_id', sql<number>`sum(amount)::integer`.as('total')])
+    .where('campaign_id', '=', campaignId)
+    .groupBy('customer_id')
+    .having(sql`sum(amount)`, '>', 0);
 }
 
-type Holder = Awaited<ReturnType<typeof customerTotals>>[number];
+/**
+ * Warns every holder once the campaign has ended and its burn is within the issuer's
+ * expiringSoonDays. Takes the campaign FOR NO KEY UPDATE, which purchases' and returns'
+ * KEY SHARE locks do not wait for.
+ */
+async function warnHolders(db: TenantDb, campaignId: string, now: Date): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const campaign = await trx.selectFrom('campaigns').select(['id', 'burn_at']).where('id', '=', campaignId).where('expiring_notified_at', 'is', null).forNoKeyUpdate().skipLocked().executeTakeFirst();
+    if (!campaign) return false;
+    await trx
+      .insertInto('outbox_events')
+      .columns(['event_type', 'payload', 'occurred_at'])
+      .expression(
+        trx
+          .selectFrom(holderTotals(trx, campaignId).as('h'))
+          .select([
+            sql<string>`'stickers.expiring_soon'`.as('event_type'),
+            sql<string>`jsonb_build_object('customerId', h.customer_id, 'campaignId', ${campaignId}::text, 'stickers', h.total, 'burnAt', ${campaign.burn_at.toISOString()}::text)`.as('payload'),
+            sql<Date>`${now}::timestamptz`.as('occurred_at'),
+          ]),
+      )
+      .execute();
+    await trx.updateTable('campaigns').set({ expiring_notified_at: now }).where('id', '=', campaignId).execute();
+    return true;
+  });
+}
 
 /**
- * Runs `work` once per campaign, each in its own transaction, and stamps `doneColumn`
- * in it. The campaign row is locked (skipping one another worker holds), and re-read
- * with the stamp still empty, so concurrent workers never do a campaign twice.
+ * Burns a campaign: one expiry row per holder taking a positive total to zero, and a
+ * stickers.expired event each, in two set-based statements. FOR UPDATE on the campaign
+ * waits for writers holding KEY SHARE on it (their rows are then counted) and makes
+ * later writers wait, then see the burn (lockOpenCampaigns).
  */
-async function onceEach(
-  db: TenantDb,
-  campaigns: readonly { id: string }[],
-  doneColumn: 'expiring_notified_at' | 'burned_at',
-  now: Date,
-  work: (trx: TenantDb, campaign: { id: string; burn_at: Date }, holders: Holder[]) => Promise<void>,
-): Promise<string[]> {
-  const done: string[] = [];
-  for (const { id } of campaigns) {
-    await db.transaction().execute(async (trx) => {
-      const campaign = await trx.selectFrom('campaigns').select(['id', 'burn_at']).where('id', '=', id).where(doneColumn, 'is', null).forUpdate().skipLocked().executeTakeFirst();
-      if (!campaign) return;
-      await work(trx, campaign, await customerTotals(trx, id));
-      await trx.updateTable('campaigns').set({ [doneColumn]: now }).where('id', '=', id).execute();
-      done.push(id);
-    });
-  }
-  return done;
+async function burn(db: TenantDb, campaignId: string, now: Date): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const campaign = await trx.selectFrom('campaigns').select(['id', 'burn_at']).where('id', '=', campaignId).where('burned_at', 'is', null).forUpdate().skipLocked().executeTakeFirst();
+    if (!campaign) return false;
+    await trx
+      .insertInto('sticker_ledger')
+      .columns(['customer_id', 'campaign_id', 'kind', 'amount', 'available_at', 'recorded_at'])
+      .expression(
+        trx
+          .selectFrom(holderTotals(trx, campaignId).as('h'))
+          .select([
+            'h.customer_id',
+            sql<string>`${campaignId}::text`.as('campaign_id'),
+            sql<string>`'expiry'`.as('kind'),
+            sql<number>`-h.total`.as('amount'),
+            sql<Date>`${campaign.burn_at}::timestamptz`.as('available_at'),
+            sql<Date>`${now}::timestamptz`.as('recorded_at'),
+          ]),
+      )
+      .execute();
+    await trx
+      .insertInto('outbox_events')
+      .columns(['event_type', 'payload', 'occurred_at'])
+      .expression(
+        trx
+          .selectFrom('sticker_ledger as l')
+          .select([
+            sql<string>`'stickers.expired'`.as('event_type'),
+            sql<string>`jsonb_build_object('customerId', l.customer_id, 'campaignId', l.campaign_id, 'stickers', -l.amount, 'burnedAt', ${campaign.burn_at.toISOString()}::text)`.as('payload'),
+            sql<Date>`${now}::timestamptz`.as('occurred_at'),
+          ])
+          .where('l.campaign_id', '=', campaignId)
+          .where('l.kind', '=', 'expiry'),
+      )
+      .execute();
+    await trx.updateTable('campaigns').set({ burned_at: now }).where('id', '=', campaignId).execute();
+    return true;
+  });
 }
 
 /**
  * One issuer's scheduled sticker work at `now`: warns holders of stickers that burn
- * within the issuer's expiringSoonDays, and burns campaigns whose burn date has come.
- * Idempotent: each campaign is warned once and burned once, whoever runs it.
+ * within the issuer's expiringSoonDays (once the campaign has ended, so every holder
+ * is known), and burns campaigns whose burn date has come. Idempotent: each campaign
+ * is warned once and burned once, whoever runs it; one campaign's failure does not
+ * stop the others (the first error is rethrown at the end).
  */
 export async function expireDueCampaigns(db: TenantDb, now: Date): Promise<{ warned: string[]; burned: string[] }> {
   const { expiringSoonDays } = await getIssuerSettings(db);
   const warnBefore = new Date(now.getTime() + expiringSoonDays * DAY_MS);
-  const toWarn = await db.selectFrom('campaigns').select('id').where('expiring_notified_at', 'is', null).where('burn_at', '>', now).where('burn_at', '<=', warnBefore).execute();
-  const warned = await onceEach(db, toWarn, 'expiring_notified_at', now, async (trx, campaign, holders) => {
-    for (const holder of holders) {
-      await appendOutboxEvent(trx, {
-        type: 'stickers.expiring_soon',
-        occurredAt: now,
-        payload: { customerId: holder.customer_id, cardNumber: holder.card_number, campaignId: campaign.id, stickers: holder.total, burnAt: campaign.burn_at.toISOString() },
-      });
-    }
-  });
+  const warned: string[] = [];
+  const burned: string[] = [];
+  const errors: unknown[] = [];
 
-  const toBurn = await db.selectFrom('campaigns').select('id').where('burned_at', 'is', null).where('burn_at', '<=', now).execute();
-  const burned = await onceEach(db, toBurn, 'burned_at', now, async (trx, campaign, holders) => {
-    await appendLedger(
-      trx,
-      holders.map((holder) => ({
-        customer_id: holder.customer_id,
-        campaign_id: campaign.id,
-        kind: 'expiry' as const,
-        amount: -holder.total,
-        available_at: campaign.burn_at,
-        recorded_at: now,
-        purchase_id: null,
-        return_id: null,
-        actor: null,
-        reason: null,
-        reference: null,
-      })),
-    );
-    for (const holder of holders) {
-      await appendOutboxEvent(trx, {
-        type: 'stickers.expired',
-        occurredAt: now,
-        payload: { customerId: holder.customer_id, cardNumber: holder.card_number, campaignId: campaign.id, stickers: holder.total, burnedAt: campaign.burn_at.toISOString() },
-      });
-    }
-  });
+  const toWarn = await db
+    .selectFrom('campaigns')
+    .select('id')
+    .where('expiring_notified_at', 'is', null)
+    .where('ends_at', '<=', now)
+    .where('burn_at', '>', now)
+    .where('burn_at', '<=', warnBefore)
+    .orderBy('id')
+    .execute();
+  for (const { id } of toWarn) {
+    await warnHolders(db, id, now).then((done) => done && warned.push(id), (error: unknown) => errors.push(error));
+  }
+  const toBurn = await db.selectFrom('campaigns').select('id').where('burned_at', 'is', null).where('burn_at', '<=', now).orderBy('id').execute();
+  for (const { id } of toBurn) {
+    await burn(db, id, now).then((done) => done && burned.push(id), (error: unknown) => errors.push(error));
+  }
+  if (errors.length) throw errors[0];
   return { warned, burned };
 }
 

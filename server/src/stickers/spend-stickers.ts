@@ -1,6 +1,7 @@
 import { assertNotBlocked, customerNotFound, lockCustomer } from '../customers/identify-customer.ts';
 import type { TenantDb } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
+import { lockOpenCampaigns } from '../campaigns/campaign.queries.ts';
 import { balancesByCampaign, appendLedger } from './ledger.queries.ts';
 
 /**
@@ -13,8 +14,7 @@ export async function spendStickers(trx: TenantDb, input: { customerId: string; 
   const customer = await lockCustomer(trx, { id: input.customerId });
   if (!customer) throw customerNotFound({ id: input.customerId });
   assertNotBlocked(customer);
-  const campaign = await trx.selectFrom('campaigns').select(['id', 'burn_at']).where('id', '=', input.campaignId).executeTakeFirst();
-  if (!campaign || campaign.burn_at <= input.now) {
+  if (!(await lockOpenCampaigns(trx, [input.campaignId], input.now)).has(input.campaignId)) {
     throw new AppError('INSUFFICIENT_STICKERS', 'The campaign has burned its stickers; none can be spent.', { campaignId: input.campaignId, available: 0, required: input.stickers });
   }
   const available = (await balancesByCampaign(trx, customer.id, input.now)).find((row) => row.campaign_id === input.campaignId)?.available ?? 0;
