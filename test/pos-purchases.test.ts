@@ -41,7 +41,7 @@ afterAll(() => system.stop());
 
 const isoDate = (base: Date, days: number) => new Date(isoAfter(base, days));
 const db = () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug));
-const count = async (table: 'purchases' | 'sticker_ledger' | 'customers' | 'outbox_events') =>
+const count = async (table: 'purchases' | 'sticker_ledger' | 'customers' | 'outbox_events' | 'idempotency_keys') =>
   Number((await db().selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
 
 describe('recording a purchase', () => {
@@ -116,6 +116,20 @@ describe('recording a purchase', () => {
     expect(lookup.body).toMatchObject({ id: first.body.customerId, phoneHint: '…6789' });
     const { rows } = await sql<{ found: boolean }>`select exists (select 1 from ${sql.table(`${tenantSchemaName(issuer.tenant.slug)}.customers`)} where row_to_json(customers)::text like '%9123456789%') as found`.execute(system.services.db);
     expect(rows[0]!.found).toBe(false);
+  });
+
+  it('hashes the same phone differently for each issuer', async () => {
+    const other = await tenantWithKey(system.services, { roles: ['issuer'], scopes: ['admin'] });
+    await createCampaign(system.baseUrl, other.key, campaignBody(clock.now()));
+    const phone = '+79990001122';
+    const here = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { phone } }));
+    const there = await recordPurchase(system.baseUrl, other.key, purchaseBody(clock.now(), { customer: { phone } }));
+    const hashOf = async (slug: string, id: string) =>
+      (await tenantDb(system.services.db, tenantSchemaName(slug)).selectFrom('customers').select('phone_hash').where('id', '=', id).executeTakeFirstOrThrow()).phone_hash;
+    const [a, b] = await Promise.all([hashOf(issuer.tenant.slug, here.body.customerId), hashOf(other.tenant.slug, there.body.customerId)]);
+    expect(a).toMatch(/^[\w-]{43}$/);
+    expect(b).toMatch(/^[\w-]{43}$/);
+    expect(a).not.toBe(b);
   });
 
   it('refuses unknown customers when auto-enrolment is off, and blocked customers', async () => {
@@ -200,12 +214,12 @@ describe('bad input', () => {
     ['an unknown field', { discount: 5 }, 400, 'VALIDATION_FAILED'],
   ];
   it.each(cases)('refuses %s with a typed error and writes nothing', async (_label, change, status, code) => {
-    const before = await Promise.all([count('purchases'), count('sticker_ledger'), count('customers'), count('outbox_events')]);
+    const before = await Promise.all([count('purchases'), count('sticker_ledger'), count('customers'), count('outbox_events'), count('idempotency_keys')]);
     const res = await recordPurchase(system.baseUrl, pos, purchaseBody(clock.now(), { customer: { cardNumber: 'CARD-BAD-INPUT' }, ...change }));
     expect(res.status).toBe(status);
     expect(res.body.code).toBe(code);
     expect(res.body.message.length).toBeGreaterThan(10);
-    expect(await Promise.all([count('purchases'), count('sticker_ledger'), count('customers'), count('outbox_events')])).toEqual(before);
+    expect(await Promise.all([count('purchases'), count('sticker_ledger'), count('customers'), count('outbox_events'), count('idempotency_keys')])).toEqual(before);
   });
 
   it('refuses an oversized receipt with 413 and writes nothing', async () => {

@@ -18,7 +18,7 @@ export function campaignBody(now: Date, overrides: Record<string, unknown> = {})
     name: 'Autumn stickers',
     description: 'Collect stickers, swap them for kitchenware.',
     terms: 'One sticker per 500 RUB.',
-    startsAt: isoAfter(now, -1),
+    startsAt: isoAfter(now, 0),
     endsAt: isoAfter(now, 30),
     burnAt: isoAfter(now, 60),
     milestones: [

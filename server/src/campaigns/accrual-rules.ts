@@ -27,6 +27,9 @@ export const accrualRulesSchema = z.strictObject({
 
 export type AccrualRules = z.infer<typeof accrualRulesSchema>;
 
+/** No receipt earns more than this, whatever the rules say: keeps counts far from overflow. */
+export const MAX_STICKERS_PER_RECEIPT = 100_000;
+
 export interface ReceiptLine {
   sku: string;
   quantity: number;
@@ -50,12 +53,15 @@ export function computeAccrual(rules: AccrualRules, receipt: { totalMinor: numbe
   let bonus = 0;
   for (const rule of rules.skuBonuses) {
     // Weighted goods (0.75 kg) earn per whole unit only.
-    const units = receipt.lines.filter((line) => line.sku === rule.sku).reduce((sum, line) => sum + Math.max(0, Math.floor(line.quantity)), 0);
+    // Free lines (amount 0) earn no bonus: a bonus rewards buying, not scanning.
+    const units = receipt.lines
+      .filter((line) => line.sku === rule.sku && line.amountMinor > 0)
+      .reduce((sum, line) => sum + Math.max(0, Math.floor(line.quantity)), 0);
     const earned = units * rule.stickersPerUnit;
     bonus += rule.maxPerReceipt === null ? earned : Math.min(earned, rule.maxPerReceipt);
   }
-  const uncapped = base + bonus;
-  return { base, bonus, total: rules.maxPerReceipt === null ? uncapped : Math.min(uncapped, rules.maxPerReceipt) };
+  const cap = Math.min(rules.maxPerReceipt ?? MAX_STICKERS_PER_RECEIPT, MAX_STICKERS_PER_RECEIPT);
+  return { base, bonus, total: Math.min(base + bonus, cap) };
 }
 
 /**

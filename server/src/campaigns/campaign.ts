@@ -5,7 +5,11 @@ import { humanText } from '../errors/text-schemas.ts';
 import { accrualRulesSchema, type AccrualRules } from './accrual-rules.ts';
 
 export const campaignIdSchema = z.string().regex(/^cmp_[0-9A-Za-z]{12}$/, 'must be a campaign id (cmp_ followed by 12 letters and digits)');
-export const storeCodeSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter or digit');
+/** Case-insensitive: stored and compared in capitals, so "msk-001" and "MSK-001" are one store. */
+export const storeCodeSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter or digit')
+  .transform((value) => value.toUpperCase());
 export const timestampSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T00:00:00+03:00' });
 
 export const milestoneSchema = z.strictObject({ stickers: z.number().int().min(1).max(100_000), label: humanText(100) });
@@ -27,7 +31,22 @@ function periodIsValid(value: { startsAt?: string | undefined; endsAt?: string |
   if (endsAt && burnAt && new Date(burnAt) < new Date(endsAt)) context.addIssue({ code: 'custom', path: ['burnAt'], message: 'must not be before endsAt' });
 }
 
-export const createCampaignInputSchema = z.strictObject({ ...campaignFields, rules: accrualRulesSchema }).superRefine(periodIsValid);
+export const createCampaignInputSchema = z
+  .strictObject({ ...campaignFields, rules: accrualRulesSchema })
+  .superRefine(periodIsValid)
+  .superRefine((value, context) => {
+    const problem = holdBeforeBurnProblem(value.endsAt, value.burnAt, value.rules.holdDays);
+    if (problem) context.addIssue({ code: 'custom', path: ['burnAt'], message: problem });
+  });
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The last purchase's stickers must be released before they burn, or they could never be spent. */
+export function holdBeforeBurnProblem(endsAt: string | Date, burnAt: string | Date, holdDays: number): string | null {
+  return new Date(burnAt).getTime() < new Date(endsAt).getTime() + holdDays * DAY_MS
+    ? `must be at least holdDays (${holdDays}) after endsAt, so the last purchases' stickers can be used`
+    : null;
+}
 export type CreateCampaignInput = z.input<typeof createCampaignInputSchema>;
 
 export const updateCampaignInputSchema = z

@@ -8,6 +8,7 @@ import { accrualRulesSchema } from './accrual-rules.ts';
 import {
   campaignStatus,
   createCampaignInputSchema,
+  holdBeforeBurnProblem,
   timestampSchema,
   toCampaign,
   updateCampaignInputSchema,
@@ -28,8 +29,23 @@ interface Context {
   now: Date;
 }
 
+/** Receipts are judged by the rules in force at their time: a campaign cannot start in the past. */
+const START_TOLERANCE_MS = 5 * 60 * 1000;
+
+function assertStartNotPast(startsAt: Date, now: Date): void {
+  if (startsAt.getTime() < now.getTime() - START_TOLERANCE_MS) {
+    throw validationError([{ path: ['startsAt'], message: 'must not be in the past: receipts already recorded earned nothing under rules that did not exist yet' }]);
+  }
+}
+
+function assertHoldFitsBeforeBurn(endsAt: Date, burnAt: Date, versions: readonly { rules: { holdDays: number } }[]): void {
+  const problem = holdBeforeBurnProblem(endsAt, burnAt, Math.max(0, ...versions.map((version) => version.rules.holdDays)));
+  if (problem) throw validationError([{ path: ['burnAt'], message: problem }]);
+}
+
 export async function createCampaign(context: Context, rawInput: CreateCampaignInput): Promise<Campaign> {
   const input = parseInput(createCampaignInputSchema, rawInput);
+  assertStartNotPast(new Date(input.startsAt), context.now);
   return context.tenant.db.transaction().execute(async (trx) => {
     const row = await insertCampaign(trx, {
       id: newCampaignId(),
@@ -82,6 +98,16 @@ export async function updateCampaign(context: Context, id: string, rawPatch: Upd
     if (endsAt <= startsAt || burnAt < endsAt) {
       throw validationError([{ path: ['endsAt'], message: 'the campaign period must keep startsAt < endsAt <= burnAt' }]);
     }
+    const versions = (await ruleVersionsByCampaign(trx, [id])).get(id) ?? [];
+    if (patch.startsAt) {
+      assertStartNotPast(startsAt, context.now);
+      // The first version moves with the start; it must stay before any later version.
+      const next = versions.find((version) => version.effectiveFrom > row.starts_at);
+      if (next && startsAt >= next.effectiveFrom) {
+        throw validationError([{ path: ['startsAt'], message: `must be before the next rules version (effective ${next.effectiveFrom.toISOString()})` }]);
+      }
+    }
+    assertHoldFitsBeforeBurn(endsAt, burnAt, versions);
     const updated = await updateCampaignRow(trx, id, {
       ...(patch.name !== undefined && { name: patch.name }),
       ...(patch.description !== undefined && { description: patch.description }),
@@ -127,6 +153,7 @@ export async function scheduleRules(context: Context, id: string, rawInput: z.in
     if (effectiveFrom >= row.ends_at) {
       throw new AppError('RULES_NOT_RETROACTIVE', 'New rules must take effect before the campaign ends.', { endsAt: row.ends_at.toISOString() });
     }
+    assertHoldFitsBeforeBurn(row.ends_at, row.burn_at, [input]);
     await insertRuleVersion(trx, { campaignId: id, effectiveFrom, rules: input.rules, createdBy: context.actor });
     await insertAuditEvent(trx, { actor: context.actor, action: 'campaign.rules_scheduled', subjectType: 'campaign', subjectId: id, details: { effectiveFrom: input.effectiveFrom } });
     return toCampaign(row, (await ruleVersionsByCampaign(trx, [id])).get(id) ?? [], context.now);

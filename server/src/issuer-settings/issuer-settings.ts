@@ -1,13 +1,16 @@
 import { z } from 'zod';
 import type { TenantDb } from '../db/database.ts';
+import { getCountries } from 'libphonenumber-js/max';
 import { parseInput } from '../errors/validation.ts';
+
+const PHONE_REGIONS = new Set<string>(getCountries());
 
 
 export const issuerSettingsSchema = z.object({
   autoEnrol: z.boolean().describe('Purchases with an unknown card or phone enrol a new customer (true) or are refused with CUSTOMER_NOT_FOUND (false).'),
   phoneRegion: z
     .string()
-    .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 region in capitals, such as "RU"')
+    .refine((value) => PHONE_REGIONS.has(value), 'must be an ISO 3166-1 alpha-2 region with a phone numbering plan, in capitals, such as "RU"')
     .nullable()
     .describe('Region for phone numbers written without a country code; null accepts international format (+…) only.'),
   expiringSoonDays: z.number().int().min(1).max(90).describe('Days before a campaign burns its stickers that stickers.expiring_soon is sent.'),

@@ -116,7 +116,6 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
           occurredAt: now,
           payload: {
             customerId: customer.id,
-            cardNumber: customer.card_number,
             purchaseId,
             storeCode: input.storeCode,
             receiptId: input.receiptId,
