@@ -168,7 +168,7 @@ async function createBenchCampaign(baseUrl: string, key: string): Promise<string
       name: 'Benchmark stickers',
       description: 'Collect stickers, swap them for kitchenware.',
       terms: 'One sticker per 500 RUB; two more per promo coffee, up to four.',
-      startsAt: at(-1),
+      startsAt: at(0),
       endsAt: at(30),
       burnAt: at(60),
       milestones: [

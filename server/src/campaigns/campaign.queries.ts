@@ -42,15 +42,21 @@ export async function ruleVersionsByCampaign(db: TenantDb, campaignIds: readonly
   return byCampaign;
 }
 
-/** Campaigns in which a purchase at `at` in `storeCode` earns stickers. */
-export async function campaignsAccruingAt(db: TenantDb, at: Date, storeCode: string): Promise<CampaignRow[]> {
+/**
+ * Campaigns in which a purchase at `at` in `storeCode` earns stickers, among those
+ * still open at `now`, locked FOR KEY SHARE like lockOpenCampaigns (one round trip).
+ */
+export async function lockCampaignsAccruingAt(db: TenantDb, at: Date, storeCode: string, now: Date): Promise<CampaignRow[]> {
   return db
     .selectFrom('campaigns')
     .selectAll()
     .where('starts_at', '<=', at)
     .where('ends_at', '>', at)
+    .where('burned_at', 'is', null)
+    .where('burn_at', '>', now)
     .where((eb) => eb.or([eb('store_codes', 'is', null), eb(eb.val(storeCode), '=', eb.fn.any('store_codes'))]))
     .orderBy('id')
+    .forKeyShare()
     .execute();
 }
 

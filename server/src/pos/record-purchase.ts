@@ -2,7 +2,7 @@ import { customAlphabet } from 'nanoid';
 import type { TenantHandle } from '../auth/principal.ts';
 import { computeAccrual } from '../campaigns/accrual-rules.ts';
 import { ruleVersionAt } from '../campaigns/campaign.ts';
-import { campaignsAccruingAt, lockOpenCampaigns, ruleVersionsByCampaign } from '../campaigns/campaign.queries.ts';
+import { lockCampaignsAccruingAt, ruleVersionsByCampaign } from '../campaigns/campaign.queries.ts';
 import { assertNotBlocked, customerKeyOf, identifyOrEnrol } from '../customers/identify-customer.ts';
 import type { TenantDb } from '../db/database.ts';
 import { isUniqueViolation } from '../db/postgres-errors.ts';
@@ -91,9 +91,7 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
         throw error;
       }
 
-      const accruing = await campaignsAccruingAt(trx, occurredAt, input.storeCode);
-      const open = await lockOpenCampaigns(trx, accruing.map((campaign) => campaign.id), now);
-      const campaigns = accruing.filter((campaign) => open.has(campaign.id));
+      const campaigns = await lockCampaignsAccruingAt(trx, occurredAt, input.storeCode, now);
       const versions = await ruleVersionsByCampaign(trx, campaigns.map((campaign) => campaign.id));
       const credited: PurchaseResult['credited'] = [];
       const rows: NewLedgerRow[] = [];
