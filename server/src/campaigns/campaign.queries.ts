@@ -62,9 +62,9 @@ export async function lockCampaignsAccruingAt(db: TenantDb, at: Date, storeCode:
 
 /**
  * The campaigns among `ids` that still take ledger rows at `now`, locked FOR KEY SHARE
- * until the transaction ends. A burn takes the campaign FOR UPDATE: it waits for
- * writers already holding this lock, and writers that come later wait for the burn and
- * then see it. Together nothing lands in a campaign after its burn.
+ * until the transaction ends. A burn takes the campaign FOR UPDATE SKIP LOCKED: while
+ * a writer holds this lock the burn leaves the campaign for its next run, and writers
+ * that come while a burn runs wait for it, then see it. Nothing lands after a burn.
  */
 export async function lockOpenCampaigns(db: TenantDb, ids: readonly string[], now: Date): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
