@@ -30,6 +30,11 @@ describe('coalition start with no configuration', () => {
     const [, key] = await first.waitFor(/Operator key \(shown once[^)]*\): (cx_op_\w+)/);
     expect(first.output()).toContain('PostgreSQL      embedded');
 
+    // A second start on the same data folder refuses instead of sharing the first one's server.
+    const twin = startEmbedded();
+    expect(await twin.exited).toBe(1);
+    expect(twin.output()).toContain('"coalition start" is already running on');
+
     const ready = await request(apiUrl!, 'GET', '/readyz');
     expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'up', redis: 'up' } });
     const created = await request(apiUrl!, 'POST', '/api/v1/operator/tenants', {

@@ -49,6 +49,10 @@ async function runCleanups(cleanups: Cleanup[], logger: Logger): Promise<void> {
 async function resolveDatabaseUrl(config: Config, logger: Logger, cleanups: Cleanup[], owner: boolean): Promise<{ url: string; embedded: boolean }> {
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: false };
   const running = await runningEmbeddedDatabaseUrl(config.dataDir);
+  if (running && owner) {
+    // Its database would vanish under us when the other one stops.
+    throw new Error(`"coalition start" is already running on ${config.dataDir}. Stop it first, or set DATA_DIR to another folder.`);
+  }
   if (running) return { url: running, embedded: true };
   const postgres = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), database: EMBEDDED_DATABASE_NAME, logger });
   cleanups.push(() => postgres.stop());
