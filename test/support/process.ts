@@ -1,4 +1,27 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { afterAll } from 'vitest';
+
+const started = new Set<ChildProcessWithoutNullStreams>();
+
+// A test that fails halfway must not leave a server running: whatever a test file
+// started and did not stop is killed when the file ends.
+afterAll(async () => {
+  const running = [...started].filter((child) => child.exitCode === null && child.signalCode === null);
+  await Promise.all(
+    running.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          // SIGTERM first, so `coalition start` also stops its embedded servers.
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}, 20_000);
 
 export interface RunningProcess {
   child: ChildProcessWithoutNullStreams;
@@ -11,6 +34,7 @@ export interface RunningProcess {
 /** Starts a long-running `coalition` command (start, serve) as a real process. */
 export function startCoalition(args: string[], env: NodeJS.ProcessEnv): RunningProcess {
   const child = spawn(process.execPath, ['bin/coalition.js', ...args], { env, stdio: 'pipe' });
+  started.add(child);
   let output = '';
   const waiters: { pattern: RegExp; resolve: (match: RegExpMatchArray) => void }[] = [];
   const onData = (chunk: Buffer) => {
