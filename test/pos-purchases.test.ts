@@ -67,7 +67,13 @@ describe('recording a purchase', () => {
     const balance = await request(system.baseUrl, 'GET', `/api/v1/customers/${res.body.customerId}/balance`, { key: issuer.key });
     expect(balance.body.pendingReleases).toEqual([{ campaignId: mainCampaign, stickers: 7, availableAt: isoAfter(clock.now(), 14) }]);
     const events = await db().selectFrom('outbox_events').selectAll().where('event_type', '=', 'stickers.credited').execute();
-    expect(events.some((event) => (event.payload as { purchaseId?: string }).purchaseId === res.body.purchaseId)).toBe(true);
+    const event = events.find((candidate) => (candidate.payload as { purchaseId?: string }).purchaseId === res.body.purchaseId);
+    expect(event?.payload).toMatchObject({
+      customerId: res.body.customerId,
+      credited: res.body.credited,
+      campaigns: [{ campaignId: mainCampaign, available: 0, pending: 7 }],
+    });
+    expect(JSON.stringify(event?.payload)).not.toContain('CARD-1001');
   });
 
   it('announces a goal as reachable from the day enough stickers are released', async () => {

@@ -59,6 +59,8 @@ describe('returns', () => {
 
     const ret = await recordReturn(system.baseUrl, issuer.key, { storeCode: 'MSK-001', receiptId: 'R-SPENT', returnId: 'RET-SPENT', occurredAt: clock.now().toISOString() });
     expect(ret.body).toMatchObject({ reversed: [{ stickers: 10, from: 'available' }], balance: { available: -8 }, owing: true });
+    const reversedEvent = (await db().selectFrom('outbox_events').select('payload').where('event_type', '=', 'stickers.reversed').execute()).map((row) => row.payload).find((payload) => (payload as { returnId?: string }).returnId === 'RET-SPENT');
+    expect(reversedEvent).toMatchObject({ returnedMinor: 100_000, owing: true, campaigns: [{ campaignId, available: -8, pending: 0 }] });
 
     const spend = db().transaction().execute((trx) => spendStickers(trx, { customerId: purchase.customerId, campaignId, stickers: 1, reference: 'exchange ex_2', now: clock.now() }));
     await expect(spend).rejects.toMatchObject({ code: 'INSUFFICIENT_STICKERS' });

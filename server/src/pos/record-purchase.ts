@@ -120,6 +120,7 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
             purchasedAt: occurredAt.toISOString(),
             credited,
             balance: { available: balance.available, pending: balance.pending },
+            campaigns: campaignBalances(balance, credited.map((entry) => entry.campaignId)),
           },
         });
         await announceReachableGoals(trx, { customerId: customer.id, campaigns, credited, totals, balance, now });
@@ -138,6 +139,13 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
 }
 
 type CampaignWithMilestones = { id: string; milestones: unknown };
+
+/** Per-campaign balances of the campaigns an event is about, so a webhook consumer needs no call back. */
+export function campaignBalances(balance: Balance, campaignIds: readonly string[]): { campaignId: string; available: number; pending: number }[] {
+  return balance.campaigns
+    .filter((row) => campaignIds.includes(row.campaignId))
+    .map((row) => ({ campaignId: row.campaignId, available: row.available, pending: row.pending }));
+}
 
 /** When enough of the customer's stickers will be available for a goal: now, or a pending release date. */
 function reachableFrom(balance: Balance, campaignId: string, goal: number, now: Date): string {

@@ -9,7 +9,7 @@ import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
 import { appendOutboxEvent } from '../outbox/events.ts';
 import { computeBalance } from '../stickers/balance.ts';
 import { appendLedger, ledgerOfPurchase, type NewLedgerRow } from '../stickers/ledger.queries.ts';
-import { checkReceipt, newPosId, type PosContext } from './record-purchase.ts';
+import { campaignBalances, checkReceipt, newPosId, type PosContext } from './record-purchase.ts';
 import { returnInputSchema, type ReturnInput, type ReturnResult } from './receipt.ts';
 
 const newReturnId = newPosId('ret');
@@ -126,7 +126,10 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
             receiptId: input.receiptId,
             returnId: input.returnId,
             reversed: reversed.filter((entry) => entry.stickers > 0),
+            returnedMinor,
             balance: { available: balance.available, pending: balance.pending },
+            campaigns: campaignBalances(balance, reversed.filter((entry) => entry.stickers > 0).map((entry) => entry.campaignId)),
+            owing: balance.campaigns.some((row) => row.available < 0),
           },
         });
       }
