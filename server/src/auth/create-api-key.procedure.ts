@@ -1,6 +1,5 @@
 import { tenantProcedure } from '../trpc/trpc.ts';
 import { createApiKeyBody, createdApiKeyOutput } from './api-key-inputs.ts';
-import { apiKeyOutputSchema } from './api-key.ts';
 import { createTenantApiKey } from './create-api-key.ts';
 
 export const createApiKeyProcedure = tenantProcedure
