@@ -16,6 +16,7 @@ export const TENANT_SCOPES = [
   'settlement:read',
   'settlement:write',
   'campaigns:write',
+  'codes:export',
 ] as const;
 
 export type TenantScope = (typeof TENANT_SCOPES)[number];

@@ -13,6 +13,10 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   rateLimits: { perKeyPerMinute: number; perIpPerMinute: number };
   queuePrefix: string;
+  /** Largest code file one upload may send (streamed; never held in memory). */
+  uploadLimitBytes: number;
+  /** BullMQ lock duration (and stalled-job check interval) of the workers. */
+  workerLockMs: number;
   /** Master key for keyed hashes; absent: `start` keeps one in dataDir, `serve`/`worker` refuse to run. */
   secretKey: Buffer | undefined;
 }
@@ -33,6 +37,8 @@ export function configFromEnv(env: Env, cwd = process.cwd()): Config {
     logLevel: env.LOG_LEVEL,
     rateLimits: { perKeyPerMinute: env.RATE_LIMIT_KEY_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE },
     queuePrefix: env.QUEUE_PREFIX,
+    uploadLimitBytes: env.UPLOAD_LIMIT_BYTES,
+    workerLockMs: env.WORKER_LOCK_MS,
     secretKey: env.SECRET_KEY ? (decodeSecretKey(env.SECRET_KEY) ?? undefined) : undefined,
   };
 }

@@ -63,6 +63,9 @@ export const envSchema = z.object({
     .trim()
     .refine((value) => decodeSecretKey(value) !== null, 'must be base64 or hex of at least 32 random bytes (e.g. the output of: openssl rand -base64 32)')
     .optional(),
+  UPLOAD_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024 * 1024).default(2 * 1024 * 1024 * 1024),
+  // How long a job's lock lives without renewal: a crashed worker's job is retried after it.
+  WORKER_LOCK_MS: integer(1_000, 600_000).default(30_000),
   QUEUE_PREFIX: z.string().trim().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('cx'),
 });
 

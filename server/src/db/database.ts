@@ -28,7 +28,31 @@ export function createDatabase(options: { url: string; poolMax: number; applicat
   // A connection dropped while checked out (server restart) errors its query; without
   // a listener the client's 'error' event would also crash the process.
   pool.on('connect', (client) => client.on('error', () => {}));
-  return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+const pools = new WeakMap<Database, pg.Pool>();
+
+/**
+ * The pg pool behind a Database, for the few things Kysely does not do: COPY streams
+ * (code imports). Check a client out, and release it, in one place.
+ */
+export async function withPgClient<T>(db: Database, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('withPgClient needs a Database made by createDatabase');
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await work(client);
+  } catch (error) {
+    // A client whose COPY or transaction was cut short is not handed to anyone else.
+    broken = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 export function coalitionDb(db: Kysely<any>): CoalitionDb {
@@ -37,4 +61,20 @@ export function coalitionDb(db: Kysely<any>): CoalitionDb {
 
 export function tenantDb(db: Kysely<any>, schema: TenantSchemaName): TenantDb {
   return db.withSchema(schema) as TenantDb;
+}
+
+/**
+ * Kysely on one checked-out client, so typed queries share a transaction with raw
+ * client work (COPY). Kysely releases a connection after each query; here that
+ * release is a no-op: the client goes back once, through withPgClient.
+ */
+export function kyselyOnClient(client: pg.PoolClient): Kysely<unknown> {
+  const pinned = new Proxy(client, {
+    get(target, property) {
+      if (property === 'release') return () => {};
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return new Kysely<unknown>({ dialect: new PostgresDialect({ pool: { connect: async () => pinned, end: async () => {} } as unknown as pg.Pool }) });
 }

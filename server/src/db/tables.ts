@@ -170,6 +170,95 @@ export interface StickerLedgerTable {
   reference: string | null;
 }
 
+export type OfferStatus = 'draft' | 'active' | 'paused' | 'closed';
+export type StockState = 'ok' | 'low' | 'empty';
+export type CodeCase = 'upper' | 'lower' | 'preserve';
+
+type Bigint = ColumnType<string, number | string, number | string>;
+
+export interface OffersTable {
+  id: string;
+  title: string;
+  description: string;
+  value_type: 'fixed' | 'percent';
+  value_minor: Bigint | null;
+  value_percent: ColumnType<string, number | string, number | string> | null;
+  currency: string;
+  min_order_minor: Bigint | null;
+  terms_url: string | null;
+  codes_valid_until: Date | null;
+  status: OfferStatus;
+  low_stock_threshold: number;
+  stock_state: ColumnType<StockState, StockState | undefined, StockState>;
+  code_case: CodeCase;
+  code_min_length: number;
+  code_max_length: number;
+  code_characters: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type BatchKind = 'upload' | 'generated';
+export type BatchStatus = 'receiving' | 'queued' | 'importing' | 'ready' | 'failed' | 'voided';
+
+export interface CodeBatchesTable {
+  id: string;
+  offer_id: string;
+  kind: BatchKind;
+  name: string;
+  status: BatchStatus;
+  expires_at: Date | null;
+  upload_key: string | null;
+  source: Json<Record<string, unknown>>;
+  bytes_received: ColumnType<string, number | string | undefined, number | string>;
+  chunk_count: ColumnType<number, number | undefined, number>;
+  rows_read: ColumnType<string, number | string | undefined, number | string>;
+  accepted: ColumnType<string, number | string | undefined, number | string>;
+  rejected: ColumnType<string, number | string | undefined, number | string>;
+  import_attempts: ColumnType<number, number | undefined, number>;
+  failure: Json<Record<string, unknown>> | null;
+  created_by: string;
+  created_at: Date;
+  queued_at: Date | null;
+  progress_at: Date | null;
+  completed_at: Date | null;
+  voided_at: Date | null;
+  voided_by: string | null;
+  void_reason: string | null;
+}
+
+export interface CodeBatchChunksTable {
+  batch_id: string;
+  seq: number;
+  data: Buffer;
+}
+
+export interface CodeBatchRejectsTable {
+  batch_id: string;
+  line_no: Bigint;
+  reason: string;
+  detail: string | null;
+  code_cipher: Buffer | null;
+}
+
+export type CodeStatus = 'available' | 'reserved' | 'issued' | 'redeemed' | 'expired' | 'voided';
+
+export interface CodesTable {
+  id: ColumnType<string, never, never>;
+  offer_id: string;
+  batch_id: string;
+  lookup_hash: Buffer;
+  cipher: Buffer;
+  mask: string;
+  status: CodeStatus;
+  expires_at: Date | null;
+  reserved_until: Date | null;
+  holder_ref: string | null;
+  issued_at: Date | null;
+  redeemed_at: Date | null;
+  status_changed_at: Date | null;
+}
+
 export interface TenantTables {
   audit_events: AuditEventsTable;
   issuer_settings: IssuerSettingsTable;
@@ -181,4 +270,9 @@ export interface TenantTables {
   purchases: PurchasesTable;
   purchase_returns: PurchaseReturnsTable;
   sticker_ledger: StickerLedgerTable;
+  offers: OffersTable;
+  code_batches: CodeBatchesTable;
+  code_batch_chunks: CodeBatchChunksTable;
+  code_batch_rejects: CodeBatchRejectsTable;
+  codes: CodesTable;
 }

@@ -173,6 +173,72 @@ export const ERROR_CODES = {
     httpStatus: 422,
     meaning: "The customer's available stickers in the campaign do not cover the amount (pending stickers do not count).",
   },
+  OFFER_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No offer with this id exists for the partner.',
+  },
+  OFFER_VALUE_LOCKED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'Codes of this offer have been issued to customers: its value, currency and minimum order are fixed. Create a new offer instead.',
+  },
+  OFFER_CODE_RULES_LOCKED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The offer already has code batches, which were checked against its code rules: the rules are fixed.',
+  },
+  OFFER_STATUS_TRANSITION: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The offer cannot move to that status from its current one; `details.allowed` lists where it can go.',
+  },
+  OFFER_CLOSED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The offer is closed: it takes no new codes and no changes.',
+  },
+  OFFER_NOT_ACTIVE: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The offer is not active (draft, paused or closed), or its codes-valid-until date has passed: no code can be handed out.',
+  },
+  POOL_EXHAUSTED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The offer has no available code left (every code is issued, reserved, expired or voided). It becomes available again when a batch is added.',
+  },
+  BATCH_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No code batch with this id exists for the partner.',
+  },
+  BATCH_NOT_VOIDABLE: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The batch cannot be voided in its current status (it is still being received or imported, or is already voided); `details.status` says which.',
+  },
+  UPLOAD_IN_PROGRESS: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'An upload with this Idempotency-Key is still being received. Wait for it to finish, then retry to get its batch.',
+  },
+  UPLOAD_EMPTY: {
+    trpc: 'BAD_REQUEST',
+    httpStatus: 400,
+    meaning: 'The uploaded file has no bytes.',
+  },
+  CODE_SPACE_TOO_SMALL: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning:
+      'Generating this many codes from this alphabet and length would make duplicates (and guessable codes) likely; `details.minimumLength` is the shortest random part that would do.',
+  },
+  CODE_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'The partner has no such code.',
+  },
   ROLE_REQUIRED: {
     trpc: 'FORBIDDEN',
     httpStatus: 403,

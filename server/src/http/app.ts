@@ -11,6 +11,7 @@ import { buildOpenApiDocument, restRouteTable } from './openapi.ts';
 import { requestLogging } from './request-logging.ts';
 import { emptyBodyIsEmptyJson, restErrorBodies } from './rest-errors.ts';
 import { packageVersion } from '../system/package-info.ts';
+import { poolFileRoutes } from '../pools/http-routes.ts';
 
 /** Calls one tRPC batch request may carry; each still counts against the rate limit. */
 export const MAX_BATCH_SIZE = 20;
@@ -72,6 +73,9 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
       next(error);
     }
   });
+
+  // File uploads and downloads: before the JSON body parser, which must not touch them.
+  app.use('/api', poolFileRoutes(services));
 
   const restRoutes = restRouteTable(appRouter);
   app.use('/api', (req, res, next) => {

@@ -1,4 +1,6 @@
 import { pruneIdempotencyKeysJob } from '../idempotency/prune-idempotency-keys.ts';
+import { importCodeBatchJob } from '../pools/import-batch.ts';
+import { sweepPoolsJob } from '../pools/sweep-pools.ts';
 import { expireCampaignsJob } from '../stickers/expire-campaigns.ts';
 import type { JobDefinition } from './job-definition.ts';
 
@@ -6,4 +8,4 @@ import type { JobDefinition } from './job-definition.ts';
  * Every job the workers run. Domains add their definitions here as they gain
  * background work (webhook delivery, code imports, hold releases, settlement runs).
  */
-export const jobDefinitions: readonly JobDefinition[] = [expireCampaignsJob, pruneIdempotencyKeysJob];
+export const jobDefinitions: readonly JobDefinition[] = [expireCampaignsJob, pruneIdempotencyKeysJob, importCodeBatchJob, sweepPoolsJob];

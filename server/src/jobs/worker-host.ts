@@ -31,7 +31,15 @@ export async function startWorkerHost(options: { services: AppServices; definiti
         if (!payload.success) throw new UnrecoverableError(`Invalid payload for job ${job.name}: ${payload.error.message}`);
         await definition.handle(payload.data, { services, logger: logger.child({ queue, job: job.name, jobId: job.id }) });
       },
-      { connection, prefix: services.config.queuePrefix, concurrency: options.concurrency ?? 4 },
+      {
+        connection,
+        prefix: services.config.queuePrefix,
+        concurrency: options.concurrency ?? 4,
+        // A worker that dies mid-job loses its lock after lockDuration; the next stalled
+        // check (any worker) puts the job back in the queue.
+        lockDuration: services.config.workerLockMs,
+        stalledInterval: services.config.workerLockMs,
+      },
     );
     worker.on('failed', (job, error) => logger.warn({ queue, job: job?.name, jobId: job?.id, err: error }, 'job failed'));
     // Connection trouble is reported here; without a listener it would crash the process.

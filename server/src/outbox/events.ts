@@ -5,7 +5,15 @@ import type { TenantDb } from '../db/database.ts';
  * the same transaction as the change they describe; the relay that delivers them
  * arrives with the webhook issue (docs/adr/0002).
  */
-export type OutboxEventType = 'stickers.credited' | 'stickers.reversed' | 'stickers.expiring_soon' | 'stickers.expired' | 'reward.reachable';
+export type OutboxEventType =
+  | 'stickers.credited'
+  | 'stickers.reversed'
+  | 'stickers.expiring_soon'
+  | 'stickers.expired'
+  | 'reward.reachable'
+  | 'pool.low'
+  | 'pool.empty'
+  | 'pool.refilled';
 
 export async function appendOutboxEvent(
   trx: TenantDb,

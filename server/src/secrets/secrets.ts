@@ -16,7 +16,8 @@ export class Secrets {
     return createHmac('sha256', this.subkey(scope)).update(value).digest('base64url');
   }
 
-  private subkey(scope: string): Buffer {
+  /** A 32-byte key for one purpose, derived from the master key (HKDF-SHA256). */
+  subkey(scope: string): Buffer {
     let key = this.subkeys.get(scope);
     if (!key) {
       key = Buffer.from(hkdfSync('sha256', this.masterKey, Buffer.alloc(0), `coalition-exchange:${scope}`, 32));

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { ResolvedConfig } from '../config/config.ts';
 import { createDatabase } from '../db/database.ts';
 import { RateLimits } from '../http/rate-limits.ts';
+import { JobQueues } from '../jobs/job-queues.ts';
 import { withoutPassword, type Logger } from '../logging/logger.ts';
 import { connectApiRedis } from '../redis/redis.ts';
 import { Secrets } from '../secrets/secrets.ts';
@@ -36,10 +37,12 @@ export async function connectServices(
     perKeyPerMinute: config.rateLimits.perKeyPerMinute,
     perIpPerMinute: config.rateLimits.perIpPerMinute,
   });
-  const services: AppServices = { config, db, redis, logger, rateLimits, secrets: new Secrets(config.secretKey), clock: options.clock ?? systemClock };
+  const jobs = new JobQueues(config.redisUrl, config.queuePrefix);
+  const services: AppServices = { config, db, redis, logger, rateLimits, secrets: new Secrets(config.secretKey), clock: options.clock ?? systemClock, jobs };
   return {
     services,
     close: async () => {
+      await jobs.close();
       await redis.quit().catch(() => redis.disconnect());
       await db.destroy();
     },

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/config.ts';
 import type { Database } from '../db/database.ts';
 import type { RateLimits } from '../http/rate-limits.ts';
+import type { JobQueues } from '../jobs/job-queues.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Redis } from '../redis/redis.ts';
 import type { Secrets } from '../secrets/secrets.ts';
@@ -15,4 +16,6 @@ export interface AppServices {
   rateLimits: RateLimits;
   secrets: Secrets;
   clock: Clock;
+  /** Adds background jobs (after commit). */
+  jobs: JobQueues;
 }

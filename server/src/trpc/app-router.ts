@@ -6,6 +6,8 @@ import { campaignsRouter } from '../campaigns/router.ts';
 import { customersRouter } from '../customers/router.ts';
 import { issuerSettingsRouter } from '../issuer-settings/procedures.ts';
 import { posRouter } from '../pos/router.ts';
+import { offersRouter } from '../offers/router.ts';
+import { codeBatchesRouter, codesRouter } from '../pools/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -17,6 +19,9 @@ export const appRouter = router({
   campaigns: campaignsRouter,
   customers: customersRouter,
   pos: posRouter,
+  offers: offersRouter,
+  codeBatches: codeBatchesRouter,
+  codes: codesRouter,
   operator: router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,

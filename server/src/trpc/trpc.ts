@@ -1,10 +1,10 @@
 import { initTRPC } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import { authenticateApiKey } from '../auth/authenticate-api-key.ts';
-import type { Principal, TenantHandle } from '../auth/principal.ts';
+import { admitPrincipal, authenticateCounted, requireTenantAccess } from '../auth/access.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { TenantRole } from '../db/tables.ts';
-import { hasScopes, type TenantScope } from '../auth/scopes.ts';
+import type { TenantScope } from '../auth/scopes.ts';
 import { AppError, toErrorBody } from '../errors/app-error.ts';
 import { ERROR_CODES } from '../errors/error-codes.ts';
 import { currentRequestId } from '../http/request-scope.ts';
@@ -47,26 +47,16 @@ const rateLimitByIp = t.middleware(async ({ ctx, next }) => {
   return next();
 });
 
-/**
- * Resolves the caller's key once per HTTP request (a tRPC batch shares it). A failed
- * attempt counts once against the caller's address, so guessing keys gets a 429.
- */
+/** Resolves the caller's key once per HTTP request (a tRPC batch shares it). */
 function authenticateOnce(ctx: RequestContext): Promise<Principal> {
-  ctx.authentication.principal ??= authenticateApiKey(ctx.services.db, ctx.authorization).catch(async (error: unknown) => {
-    if (error instanceof AppError && error.code === 'UNAUTHENTICATED') await ctx.services.rateLimits.consumeForIp(ctx.clientIp, ctx.responseHeaders);
-    throw error;
-  });
+  ctx.authentication.principal ??= authenticateCounted(ctx.services, ctx.authorization, ctx.clientIp, ctx.responseHeaders);
   return ctx.authentication.principal;
 }
 
 const authenticate = t.middleware(async ({ ctx, next }) => {
   const principal = await authenticateOnce(ctx);
-  // Every call counts, a batched one too; a suspended tenant's calls as well.
-  const tenantLimit = principal.kind === 'tenant' ? principal.tenant.rateLimitPerMinute : null;
-  await ctx.services.rateLimits.consumeForKey(principal.keyId, tenantLimit, ctx.responseHeaders);
-  if (principal.kind === 'tenant' && principal.tenant.status === 'suspended') {
-    throw new AppError('TENANT_SUSPENDED', `Tenant ${principal.tenant.slug} is suspended. Contact the coalition operator.`, { tenant: principal.tenant.slug });
-  }
+  // Every call counts, a batched one too.
+  await admitPrincipal(ctx.services, principal, ctx.responseHeaders);
   return next({ ctx: { principal, log: ctx.log.child({ keyId: principal.keyId }) } });
 });
 
@@ -90,21 +80,4 @@ export const operatorProcedure = t.procedure
 export const tenantProcedure = t.procedure
   .meta({ access: 'tenant' })
   .use(authenticate)
-  .use(({ ctx, meta, next }) => {
-    const principal = ctx.principal;
-    if (principal.kind !== 'tenant') {
-      throw new AppError('FORBIDDEN', 'This operation acts for a tenant and needs a tenant API key (cx_live_…).', { requiredScopes: meta?.scopes ?? [] });
-    }
-    const required = meta?.scopes ?? [];
-    if (!hasScopes(principal.scopes, required)) {
-      throw new AppError('FORBIDDEN', `This API key lacks the scope${required.length > 1 ? 's' : ''} ${required.join(', ')}.`, {
-        requiredScopes: required,
-        grantedScopes: principal.scopes,
-      });
-    }
-    if (meta?.role && !principal.tenant.roles.includes(meta.role)) {
-      throw new AppError('ROLE_REQUIRED', `This operation is for ${meta.role} tenants; ${principal.tenant.slug} is not one.`, { requiredRole: meta.role });
-    }
-    const tenant: TenantHandle = principal.tenant;
-    return next({ ctx: { tenant, keyId: principal.keyId } });
-  });
+  .use(({ ctx, meta, next }) => next({ ctx: requireTenantAccess(ctx.principal, meta?.scopes ?? [], meta?.role) }));

@@ -1,0 +1,72 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { TenantHandle } from '../auth/principal.ts';
+import type { CodeStatus } from '../db/tables.ts';
+import { requireOffer } from '../offers/manage-offers.ts';
+import { addCount, codeCountsSchema, emptyCounts } from './batch.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const poolStateOutputSchema = z.object({
+  offerId: z.string(),
+  stockState: z.enum(['ok', 'low', 'empty']),
+  lowStockThreshold: z.number(),
+  counts: codeCountsSchema.describe('Codes by status. expired includes available codes past their date that the hourly sweep has not moved yet.'),
+  issuedLast7Days: z.number(),
+  issueRatePerDay: z.number().describe('Codes issued per day, averaged over the last 7 days.'),
+  daysUntilEmpty: z.number().nullable().describe('available / issueRatePerDay, rounded down; null when nothing was issued in the last 7 days.'),
+  daily: z.array(z.object({ date: z.string(), issued: z.number() })).describe('Codes issued per UTC day, the last 7 days, oldest first.'),
+});
+export type PoolState = z.infer<typeof poolStateOutputSchema>;
+
+/**
+ * An offer's pool at a glance. Counts come from the (batch, status) index and the
+ * available-codes index: index scans, no table scan, also for a pool of millions.
+ */
+export async function getPoolState(tenant: TenantHandle, offerId: string, now: Date): Promise<PoolState> {
+  const offer = await requireOffer(tenant.db, offerId);
+  const byStatus = await tenant.db
+    .selectFrom('codes')
+    .select(['status', sql<number>`count(*)::integer`.as('n')])
+    .where('batch_id', 'in', tenant.db.selectFrom('code_batches').select('id').where('offer_id', '=', offerId))
+    .groupBy('status')
+    .execute();
+  const lapsed = await tenant.db
+    .selectFrom('codes')
+    .select(sql<number>`count(*)::integer`.as('n'))
+    .where('offer_id', '=', offerId)
+    .where('status', '=', 'available')
+    .where('expires_at', '<=', now)
+    .executeTakeFirstOrThrow();
+  const counts = emptyCounts();
+  for (const row of byStatus) addCount(counts, row.status as CodeStatus, row.n);
+  counts.available -= lapsed.n;
+  counts.expired += lapsed.n;
+
+  const since = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - 6 * DAY_MS);
+  const issued = await tenant.db
+    .selectFrom('codes')
+    .select([sql<string>`to_char(issued_at at time zone 'UTC', 'YYYY-MM-DD')`.as('day'), sql<number>`count(*)::integer`.as('n')])
+    .where('offer_id', '=', offerId)
+    .where('issued_at', '>=', new Date(now.getTime() - 7 * DAY_MS))
+    .where('issued_at', '<=', now)
+    .groupBy(sql`1`)
+    .execute();
+  const issuedLast7Days = issued.reduce((sum, row) => sum + row.n, 0);
+  const perDay = new Map(issued.map((row) => [row.day, row.n]));
+  const daily = Array.from({ length: 7 }, (_, i) => {
+    const date = new Date(since.getTime() + i * DAY_MS).toISOString().slice(0, 10);
+    return { date, issued: perDay.get(date) ?? 0 };
+  });
+  const issueRatePerDay = Math.round((issuedLast7Days / 7) * 100) / 100;
+  return {
+    offerId,
+    stockState: offer.stock_state,
+    lowStockThreshold: offer.low_stock_threshold,
+    counts,
+    issuedLast7Days,
+    issueRatePerDay,
+    daysUntilEmpty: issuedLast7Days === 0 ? null : Math.floor(counts.available / (issuedLast7Days / 7)),
+    daily,
+  };
+}

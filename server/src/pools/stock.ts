@@ -1,0 +1,61 @@
+import { sql } from 'kysely';
+import type { TenantDb } from '../db/database.ts';
+import type { StockState } from '../db/tables.ts';
+import { appendOutboxEvent, type OutboxEventType } from '../outbox/events.ts';
+
+/** Available codes of an offer, counting no further than `limit` (an index range scan of at most that many entries). */
+export async function countAvailable(db: TenantDb, offerId: string, now: Date, limit?: number): Promise<number> {
+  let inner = db
+    .selectFrom('codes')
+    .select(sql`1`.as('one'))
+    .where('offer_id', '=', offerId)
+    .where('status', '=', 'available')
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+  if (limit !== undefined) inner = inner.limit(limit);
+  const row = await db.selectFrom(inner.as('a')).select(sql<number>`count(*)::integer`.as('n')).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+function stateFor(available: number, threshold: number): StockState {
+  if (available === 0) return 'empty';
+  return available <= threshold ? 'low' : 'ok';
+}
+
+function eventFor(previous: StockState, next: StockState): OutboxEventType | null {
+  if (next === 'empty') return 'pool.empty';
+  if (next === 'low') return previous === 'ok' ? 'pool.low' : 'pool.refilled';
+  return 'pool.refilled';
+}
+
+/**
+ * Moves an offer's stock state (ok / low / empty) to match its pool and, when it
+ * changes, writes pool.low, pool.empty or pool.refilled to the outbox in the caller's
+ * transaction. Cheap enough for every claim: the count stops at the watermark, and
+ * the offer row is only written (and locked) when the state actually changes, by a
+ * conditional update, so concurrent claimers crossing the same line emit one event.
+ */
+export async function reconcileStockState(trx: TenantDb, offerId: string, now: Date): Promise<StockState | null> {
+  const offer = await trx.selectFrom('offers').select(['id', 'title', 'low_stock_threshold', 'stock_state']).where('id', '=', offerId).executeTakeFirst();
+  if (!offer) return null;
+  let available = await countAvailable(trx, offerId, now, offer.low_stock_threshold + 1);
+  const next = stateFor(available, offer.low_stock_threshold);
+  if (next === offer.stock_state) return next;
+  const moved = await trx
+    .updateTable('offers')
+    .set({ stock_state: next })
+    .where('id', '=', offerId)
+    .where('stock_state', '=', offer.stock_state)
+    .returning('id')
+    .executeTakeFirst();
+  if (!moved) return null;
+  const type = eventFor(offer.stock_state, next);
+  if (type) {
+    if (next === 'ok') available = await countAvailable(trx, offerId, now);
+    await appendOutboxEvent(trx, {
+      type,
+      occurredAt: now,
+      payload: { offerId, title: offer.title, state: next, previousState: offer.stock_state, available, lowStockThreshold: offer.low_stock_threshold },
+    });
+  }
+  return next;
+}
