@@ -82,7 +82,7 @@ export async function claimCode(trx: Kysely<any>, owner: PoolOwner, offerId: str
     .where('status', '=', 'available')
     .returning(['id', 'offer_id', 'batch_id', 'cipher', 'lookup_hash', 'mask', 'expires_at'])
     .executeTakeFirstOrThrow();
-  await reconcileStockState(db, offerId, options.now);
+  await reconcileStockState(db, offerId, options.now, { downOnly: true });
   const code = new CodeVault(secrets, owner.tenantId).decrypt(row.cipher, row.lookup_hash);
   return { codeId: row.id, offerId: row.offer_id, batchId: row.batch_id, code, mask: row.mask, expiresAt: row.expires_at, status: reserving ? 'reserved' : 'issued' };
 }

@@ -50,7 +50,7 @@ export const listCodesInputSchema = z.strictObject({
   offerId: offerIdSchema,
   batchId: batchIdSchema.optional(),
   status: codeStatusSchema.optional(),
-  limit: z.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
   after: z.string().regex(/^\d{1,19}$/, 'must be a code id from the previous page').optional().describe('Return codes after this id (the last id of the previous page).'),
 });
 

@@ -57,7 +57,11 @@ export class CsvRecordReader {
       const c = text.charCodeAt(i);
       if (this.pendingCr) {
         this.pendingCr = false;
-        if (c === LF) continue; // the LF of a CRLF already ended the line
+        if (c === LF) {
+          // The LF of a CRLF: the line was already counted; inside quotes it is still text.
+          if (this.state === State.Quoted) this.append(text, i);
+          continue;
+        }
       }
       switch (this.state) {
         case State.FieldStart:

@@ -11,8 +11,15 @@ function zoneOffset(instant: number, timeZone: string): number {
   return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - Math.floor(instant / 1000) * 1000;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  const check = new Date(Date.UTC(year, month - 1, day));
+  return check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day;
+}
+
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * An expiry as partners write it: a date ("2027-01-31": the code is valid through that
@@ -23,15 +30,17 @@ export function parseExpiry(value: string, timeZone: string): Date | null {
   const date = DATE.exec(value);
   if (date) {
     const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])];
-    const check = new Date(Date.UTC(year, month - 1, day));
-    if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
-    // Midnight at the start of the next local day, corrected once for a DST change.
+    if (!isCalendarDate(year, month, day)) return null;
+    // The start of the next local day: midnight under the offset in force before or
+    // after it, whichever is a real local midnight (the earlier if both are); where a
+    // DST change skips midnight, the first instant of the day (the change itself).
     const wall = Date.UTC(year, month - 1, day + 1);
-    let instant = wall - zoneOffset(wall, timeZone);
-    instant = wall - zoneOffset(instant, timeZone);
-    return new Date(instant);
+    const candidates = [wall - zoneOffset(wall - DAY_MS, timeZone), wall - zoneOffset(wall + DAY_MS, timeZone)];
+    const real = candidates.filter((instant) => instant + zoneOffset(instant, timeZone) === wall);
+    return new Date(real.length ? Math.min(...real) : candidates[0]!);
   }
-  if (!DATE_TIME.test(value)) return null;
+  const dateTime = DATE_TIME.exec(value);
+  if (!dateTime || !isCalendarDate(Number(dateTime[1]), Number(dateTime[2]), Number(dateTime[3]))) return null;
   const parsed = new Date(value);
   return Number.isNaN(parsed.getTime()) ? null : parsed;
 }

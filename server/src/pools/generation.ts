@@ -49,8 +49,11 @@ function lnExpectedCollisions(n: number, alphabetSize: number, length: number): 
 export function assertCodeSpace(spec: Pick<GenerationSpec, 'count' | 'alphabet' | 'length'>, existing: number): void {
   const m = spec.alphabet.length;
   const n = spec.count + existing;
-  if (lnExpectedCollisions(n, m, spec.length) <= Math.log(MAX_EXPECTED_COLLISIONS)) return;
-  const minimumLength = Math.ceil((2 * Math.log(n) - Math.log(2) - Math.log(MAX_EXPECTED_COLLISIONS)) / Math.log(m));
+  // A hair of tolerance: at the exact boundary, rounding must not refuse the length we would name.
+  const fits = (length: number) => lnExpectedCollisions(n, m, length) <= Math.log(MAX_EXPECTED_COLLISIONS) + 1e-9;
+  if (fits(spec.length)) return;
+  let minimumLength = spec.length + 1;
+  while (!fits(minimumLength)) minimumLength += 1;
   throw new AppError(
     'CODE_SPACE_TOO_SMALL',
     `${n.toLocaleString('en')} codes from ${m} characters need a random part of at least ${minimumLength} characters to keep duplicates unlikely; asked for ${spec.length}.`,

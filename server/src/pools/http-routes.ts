@@ -22,6 +22,19 @@ function singleValues(query: Request['query'], names: string[]): Record<string, 
   return out;
 }
 
+/**
+ * Answering before the whole body arrived (a refusal, a replayed upload) leaves the
+ * rest of it on the connection: close the connection then, rather than read a file
+ * nobody will use.
+ */
+async function bodyOrClose<T>(req: Request, res: Response, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    if (req.complete) res.removeHeader('Connection');
+  }
+}
+
 async function streamOut(res: Response, lines: AsyncGenerator<string>, headers: Record<string, string>): Promise<void> {
   // The first step runs the checks (and the audit entry): its errors still get a proper error response.
   const first = await lines.next();
@@ -45,6 +58,7 @@ export function poolFileRoutes(services: AppServices): Router {
     '/v1/offers/:offerId/code-batches/upload',
     tenantRoute(services, { scopes: ['pools:write'], role: 'partner' }, async (req, res, caller) => {
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!req.complete) res.setHeader('Connection', 'close');
       if (!CSV_TYPES.has(type)) {
         throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the code file as the raw request body with Content-Type: text/csv.', { accepted: [...CSV_TYPES] });
       }
@@ -60,13 +74,13 @@ export function poolFileRoutes(services: AppServices): Router {
       }
       const key = req.header('idempotency-key');
       const query = singleValues(req.query, ['name', 'expiresAt', 'delimiter', 'filename']);
-      const result = await receiveUpload(
+      const result = await bodyOrClose(req, res, () => receiveUpload(
         { services, tenant: caller.tenant, actor: caller.keyId },
         String(req.params.offerId),
         query,
         req,
         { contentEncoding: encoding, uploadKey: key === undefined ? undefined : requireIdempotencyKey(key), limitBytes: services.config.uploadLimitBytes },
-      );
+      ));
       res
         .status(result.created ? 202 : 200)
         .location(`/api/v1/code-batches/${result.batch.id}`)

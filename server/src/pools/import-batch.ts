@@ -267,9 +267,10 @@ async function runImport(services: AppServices, client: pg.PoolClient, target: I
           await progress(into);
         };
         for (let seq = 0; seq < batch.chunk_count; seq++) {
-          const { rows: chunk } = await client.query<{ data: Buffer }>(`select data from ${s}.code_batch_chunks where batch_id = $1 and seq = $2`, [batch.id, seq]);
-          if (!chunk[0]) throw new Error(`Chunk ${seq} of batch ${batch.id} is missing`);
-          await push(reader.push(decoder.decode(vault.openChunk(chunk[0].data, `${batch.id}:${seq}`), { stream: true })));
+          // Another connection: this one is busy streaming the COPY.
+          const chunk = await db.selectFrom('code_batch_chunks').select('data').where('batch_id', '=', batch.id).where('seq', '=', seq).executeTakeFirst();
+          if (!chunk) throw new Error(`Chunk ${seq} of batch ${batch.id} is missing`);
+          await push(reader.push(decoder.decode(vault.openChunk(chunk.data, `${batch.id}:${seq}`), { stream: true })));
         }
         await push([...reader.push(decoder.decode()), ...reader.end()]);
       });

@@ -16,6 +16,8 @@ export async function countAvailable(db: TenantDb, offerId: string, now: Date, l
   return row.n;
 }
 
+const RANK: Record<StockState, number> = { empty: 0, low: 1, ok: 2 };
+
 function stateFor(available: number, threshold: number): StockState {
   if (available === 0) return 'empty';
   return available <= threshold ? 'low' : 'ok';
@@ -33,13 +35,21 @@ function eventFor(previous: StockState, next: StockState): OutboxEventType | nul
  * transaction. Cheap enough for every claim: the count stops at the watermark, and
  * the offer row is only written (and locked) when the state actually changes, by a
  * conditional update, so concurrent claimers crossing the same line emit one event.
+ *
+ * Under concurrency a claim cannot see codes other claims are taking but have not
+ * committed: the claim that takes the last code may still count them. The pool then
+ * reads empty to the next claim (POOL_EXHAUSTED) at once, and pool.empty is written
+ * by the minute's pool sweep (sweep-pools.ts) instead.
  */
-export async function reconcileStockState(trx: TenantDb, offerId: string, now: Date): Promise<StockState | null> {
+export async function reconcileStockState(trx: TenantDb, offerId: string, now: Date, options: { downOnly?: boolean } = {}): Promise<StockState | null> {
   const offer = await trx.selectFrom('offers').select(['id', 'title', 'low_stock_threshold', 'stock_state']).where('id', '=', offerId).executeTakeFirst();
   if (!offer) return null;
   let available = await countAvailable(trx, offerId, now, offer.low_stock_threshold + 1);
   const next = stateFor(available, offer.low_stock_threshold);
   if (next === offer.stock_state) return next;
+  // A claim only takes codes away. Its count still sees codes other claims hold
+  // uncommitted, so it may be late to see the pool drop, never right to see it rise.
+  if (options.downOnly && RANK[next] > RANK[offer.stock_state]) return offer.stock_state;
   const moved = await trx
     .updateTable('offers')
     .set({ stock_state: next })
