@@ -5,6 +5,7 @@ import type { ProcedureMeta } from '../server/src/trpc/trpc.ts';
 import { keyFor, operatorKey, tenantWithKey, type TenantWithKey } from './support/factories.ts';
 import { request, trpcCall, type ApiResponse } from './support/http-client.ts';
 import { campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase } from './support/issuer.ts';
+import { createOffer, exportCodes, offerBody, rejectReport, startImportWorkers, uploadCsv, waitForBatch } from './support/partner.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
 
 /**
@@ -25,6 +26,10 @@ interface World {
   bCards: [string, string];
   bReceipts: [string, string];
   bIdempotencyKey: string;
+  /** B's partner data: an offer, an imported batch and one of its codes. */
+  bOfferId: string;
+  bBatchId: string;
+  bCode: string;
 }
 
 type Face = 'REST' | 'tRPC';
@@ -112,6 +117,19 @@ const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
       refusedWith: notFound('PURCHASE_NOT_FOUND'),
     },
   ],
+  // partner: offers, batches and codes (tenant schema; codes looked up by keyed hash)
+  'offers.create': () => [{ input: offerBody(), answersWithOwnDataOnly: true }],
+  'offers.list': () => [{ input: undefined, answersWithOwnDataOnly: true }],
+  'offers.get': (w) => [{ input: { offerId: w.bOfferId }, refusedWith: notFound('OFFER_NOT_FOUND') }],
+  'offers.update': (w) => [{ input: { offerId: w.bOfferId, title: 'hijacked' }, refusedWith: notFound('OFFER_NOT_FOUND') }],
+  'offers.setStatus': (w) => [{ input: { offerId: w.bOfferId, status: 'paused' }, refusedWith: notFound('OFFER_NOT_FOUND') }],
+  'offers.poolState': (w) => [{ input: { offerId: w.bOfferId }, refusedWith: notFound('OFFER_NOT_FOUND') }],
+  'codeBatches.generate': (w) => [{ input: { offerId: w.bOfferId, count: 10 }, refusedWith: notFound('OFFER_NOT_FOUND') }],
+  'codeBatches.list': (w) => [{ input: { offerId: w.bOfferId }, refusedWith: notFound('OFFER_NOT_FOUND') }],
+  'codeBatches.get': (w) => [{ input: { batchId: w.bBatchId }, refusedWith: notFound('BATCH_NOT_FOUND') }],
+  'codeBatches.void': (w) => [{ input: { batchId: w.bBatchId, reason: 'probe' }, refusedWith: notFound('BATCH_NOT_FOUND') }],
+  'codes.list': (w) => [{ input: { offerId: w.bOfferId }, refusedWith: notFound('OFFER_NOT_FOUND') }],
+  'codes.find': (w) => [{ input: { code: w.bCode }, refusedWith: notFound('CODE_NOT_FOUND') }],
 };
 
 let system: TestSystem;
@@ -130,7 +148,12 @@ beforeAll(async () => {
   const bIdempotencyKey = 'b-purchase-key-1';
   const first = await recordPurchase(system.baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[0], customer: { cardNumber: bCards[0] } }), bIdempotencyKey);
   await recordPurchase(system.baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[1], customer: { cardNumber: bCards[1] } }));
-  world = { a, b, bExtraKeyId: bExtra.apiKey.id, bCampaignId: campaign.id, bCustomerId: first.body.customerId, bCards, bReceipts, bIdempotencyKey };
+  const bOffer = await createOffer(system.baseUrl, b.key);
+  const bCode = 'B-SECRET-CODE-0001';
+  const workers = await startImportWorkers(system.services);
+  const bBatch = await waitForBatch(system.baseUrl, b.key, (await uploadCsv(system.baseUrl, b.key, bOffer.id, `${bCode}\nB-SECRET-CODE-0002\n`)).body.id);
+  await workers.close();
+  world = { a, b, bExtraKeyId: bExtra.apiKey.id, bCampaignId: campaign.id, bCustomerId: first.body.customerId, bCards, bReceipts, bIdempotencyKey, bOfferId: bOffer.id, bBatchId: bBatch.id, bCode };
   operator = await operatorKey(system.services);
 });
 afterAll(() => system.stop());
@@ -154,7 +177,7 @@ function restCall(path: string, input: unknown, key: string, headers: Record<str
 }
 
 function tenantBMarkers(): string[] {
-  return [world.b.tenant.slug, world.b.keyId, world.bExtraKeyId, world.bCampaignId, world.bCustomerId];
+  return [world.b.tenant.slug, world.b.keyId, world.bExtraKeyId, world.bCampaignId, world.bCustomerId, world.bOfferId, world.bBatchId, world.bCode];
 }
 
 async function snapshotOfB() {
@@ -174,6 +197,9 @@ async function snapshotOfB() {
     balance: await get(`/api/v1/customers/${world.bCustomerId}/balance`),
     history: await get(`/api/v1/customers/${world.bCustomerId}/history`),
     secondCustomer: await get(`/api/v1/customers/lookup?cardNumber=${world.bCards[1]}`),
+    offers: await get('/api/v1/offers'),
+    batch: await get(`/api/v1/code-batches/${world.bBatchId}`),
+    pool: await get(`/api/v1/offers/${world.bOfferId}/pool`),
   };
 }
 
@@ -214,6 +240,20 @@ describe('tenant isolation matrix', () => {
       expect(after.tenant.status).toBe('active');
     });
   }
+
+  it('refuses A the file routes of B: upload, reject report, export', async () => {
+    const before = await snapshotOfB();
+    const upload = await uploadCsv(system.baseUrl, world.a.key, world.bOfferId, 'PROBE-CODE-1\n');
+    expect(upload.status).toBe(404);
+    expect(upload.body.code).toBe('OFFER_NOT_FOUND');
+    const report = await rejectReport(system.baseUrl, world.a.key, world.bBatchId);
+    expect(report.status).toBe(404);
+    expect(JSON.parse(report.text).code).toBe('BATCH_NOT_FOUND');
+    const exported = await exportCodes(system.baseUrl, world.a.key, world.bOfferId);
+    expect(exported.status).toBe(404);
+    expect(exported.text).not.toContain(world.bCode);
+    expect(await snapshotOfB()).toEqual(before);
+  });
 
   it('a key tenant A creates belongs to A', async () => {
     const created = await request(system.baseUrl, 'POST', '/api/v1/api-keys', { key: world.a.key, body: { name: 'probe', scopes: ['pos:write'] } });
