@@ -244,6 +244,9 @@ describe('OpenAPI document', () => {
     expect(purchase).toMatchObject({ 'x-access': 'tenant', 'x-required-scopes': ['pos:write'], 'x-required-role': 'issuer' });
     expect(purchase.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toContain('header:Idempotency-Key');
     expect(res.body.components.schemas.Error.properties.code.enum).toEqual(Object.keys(ERROR_CODES));
+    // The streamed file routes are plain Express routes, described by hand.
+    expect(res.body.paths['/v1/offers/{offerId}/code-batches/upload'].post).toMatchObject({ 'x-required-scopes': ['pools:write'], 'x-required-role': 'partner' });
+    expect(res.body.paths['/v1/offers/{offerId}/codes/export'].post['x-required-scopes']).toEqual(['codes:export']);
   });
 });
 
