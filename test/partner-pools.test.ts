@@ -238,6 +238,9 @@ describe('code upload', () => {
     expect(batches.map((b: { status: string }) => b.status)).toEqual(['failed', 'failed']);
     const chunks = await tenantDb(system.services.db, owner.schema).selectFrom('code_batch_chunks').select('batch_id').where('batch_id', 'in', batches.map((b: { id: string }) => b.id)).execute();
     expect(chunks).toEqual([]);
+    // Failed uploads checked no code against the offer's rules: the rules may still change.
+    const rules = await request(system.baseUrl, 'PATCH', `/api/v1/offers/${offer.id}`, { key: shop.key, body: { codeRules: { case: 'preserve' } } });
+    expect(rules.body.codeRules.case).toBe('preserve');
   });
 
   it('answers a retried upload with the same Idempotency-Key with the first batch', async () => {

@@ -242,14 +242,17 @@ describe('code generation', () => {
   it('checks generated codes against the offer rules', () => {
     const rules: CodeRules = { case: 'upper', minLength: 4, maxLength: 18, characters: DEFAULT_CODE_CHARACTERS };
     expect(generationRulesProblem(spec({ checkCharacter: true }), rules)).toBeNull();
-    expect(generationRulesProblem(spec({ checkCharacter: true }), { ...rules, maxLength: 17 })).toMatch(/18/);
+    expect(generationRulesProblem(spec({ checkCharacter: true }), { ...rules, maxLength: 17 })?.message).toMatch(/18/);
     expect(generationRulesProblem(spec(), { ...rules, maxLength: 17 })).toBeNull();
-    expect(generationRulesProblem(spec(), { ...rules, minLength: 18 })).toMatch(/17/);
-    expect(generationRulesProblem(spec(), { ...rules, characters: DEFAULT_ALPHABET + 'SUMER' })).toMatch(/"-"/);
-    expect(generationRulesProblem(spec({ alphabet: 'ABC!' }), rules)).toMatch(/"!"/);
-    expect(generationRulesProblem(spec({ alphabet: 'abcdef' }), rules)).toMatch(/case/);
-    expect(generationRulesProblem(spec({ prefix: 'summer-' }), rules)).toMatch(/case/);
+    expect(generationRulesProblem(spec(), { ...rules, minLength: 18 })?.message).toMatch(/17/);
+    expect(generationRulesProblem(spec(), { ...rules, characters: DEFAULT_ALPHABET + 'SUMER' })?.message).toMatch(/"-"/);
+    expect(generationRulesProblem(spec({ alphabet: 'ABC!' }), rules)?.message).toMatch(/"!"/);
+    expect(generationRulesProblem(spec({ alphabet: 'abcdef' }), rules)?.message).toMatch(/case/);
+    expect(generationRulesProblem(spec({ prefix: 'summer-' }), rules)?.message).toMatch(/case/);
     expect(generationRulesProblem(spec({ prefix: 'summer-', alphabet: 'abcdef' }), { ...rules, case: 'preserve' })).toBeNull();
+    expect(generationRulesProblem(spec({ checkCharacter: true }), { ...rules, maxLength: 17 })?.path).toBe('length');
+    expect(generationRulesProblem(spec({ prefix: 'summer-' }), rules)?.path).toBe('prefix');
+    expect(generationRulesProblem(spec({ alphabet: 'ABC!' }), rules)?.path).toBe('alphabet');
   });
 });
 

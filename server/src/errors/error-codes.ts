@@ -26,12 +26,12 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: {
     trpc: 'UNSUPPORTED_MEDIA_TYPE',
     httpStatus: 415,
-    meaning: 'The request body must be sent as `application/json`.',
+    meaning: 'The request body has a Content-Type (or Content-Encoding) this operation does not take: JSON operations take `application/json`, code uploads `text/csv` (gzip allowed); `details.accepted` lists them where it applies.',
   },
   PAYLOAD_TOO_LARGE: {
     trpc: 'PAYLOAD_TOO_LARGE',
     httpStatus: 413,
-    meaning: 'The request body exceeds the configured limit (`BODY_LIMIT_BYTES`).',
+    meaning: 'The request body exceeds the configured limit: `BODY_LIMIT_BYTES` for JSON operations, `UPLOAD_LIMIT_BYTES` for code files; `details.limitBytes` says which where it applies.',
   },
   INVALID_SLUG: {
     trpc: 'BAD_REQUEST',

@@ -115,7 +115,8 @@ export async function updateOffer(context: OfferContext, id: string, rawPatch: U
       throw new AppError('OFFER_VALUE_LOCKED', `Codes of offer ${id} have been issued; its value, currency and minimum order can no longer change.`, { offerId: id });
     }
     if (patch.codeRules !== undefined && JSON.stringify(patch.codeRules) !== JSON.stringify(current.codeRules)) {
-      const batch = await trx.selectFrom('code_batches').select('id').where('offer_id', '=', id).limit(1).executeTakeFirst();
+      // A failed upload never checked a code against the rules: it does not lock them.
+      const batch = await trx.selectFrom('code_batches').select('id').where('offer_id', '=', id).where('status', '<>', 'failed').limit(1).executeTakeFirst();
       if (batch) throw new AppError('OFFER_CODE_RULES_LOCKED', `Offer ${id} already has code batches; its code rules can no longer change.`, { offerId: id });
     }
     const updated = await trx

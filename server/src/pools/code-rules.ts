@@ -41,7 +41,7 @@ export type CodeRejectReason =
   | 'DUPLICATE_IN_FILE'
   | 'ALREADY_EXISTS';
 
-/** Reasons in a reject report, with the sentence the report and docs use. */
+/** Reasons in a reject report and what each means (docs/partner-guide.md lists them). */
 export const REJECT_REASONS: Record<CodeRejectReason, string> = {
   EMPTY_CODE: 'The row has no code.',
   TOO_SHORT: 'The code is shorter than the offer allows.',

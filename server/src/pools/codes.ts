@@ -11,7 +11,7 @@ import type { Secrets } from '../secrets/secrets.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
 import { batchIdSchema, codeStatusSchema } from './batch.ts';
 import { CodeVault } from './code-vault.ts';
-import { csvField } from './manage-batches.ts';
+import { csvQuoted } from './manage-batches.ts';
 
 export const maskedCodeSchema = z.object({
   id: z.string(),
@@ -99,7 +99,11 @@ export async function* exportCodes(
   const input = parseInput(exportCodesInputSchema, rawInput);
   const db = context.tenant.db;
   await requireOffer(db, offerId);
-  let base = db.selectFrom('codes').where('offer_id', '=', offerId).where('status', '=', input.status);
+  // Codes past their date count as expired before the sweep has marked them, as in the listing.
+  let base = db.selectFrom('codes').where('offer_id', '=', offerId);
+  if (input.status === 'available') base = base.where('status', '=', 'available').where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', context.now)]));
+  else if (input.status === 'expired') base = base.where((eb) => eb.or([eb('status', '=', 'expired'), eb.and([eb('status', '=', 'available'), eb('expires_at', '<=', context.now)])]));
+  else base = base.where('status', '=', input.status);
   if (input.batchId) base = base.where('batch_id', '=', input.batchId);
   const { n } = await base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   await insertAuditEvent(db, {
@@ -122,9 +126,10 @@ export async function* exportCodes(
     if (page.length === 0) return;
     yield page
       .map((row) =>
-        [vault.decrypt(row.cipher, row.lookup_hash), row.status, row.expires_at?.toISOString() ?? '', row.batch_id, row.issued_at?.toISOString() ?? '']
-          .map(csvField)
-          .join(',') + '\r\n',
+        // The code exactly as it is (codes hold only the offer's allowed characters); the
+        // other fields are ours. No formula guard here: it would change the code.
+        [csvQuoted(vault.decrypt(row.cipher, row.lookup_hash)), input.status === 'expired' ? 'expired' : row.status, row.expires_at?.toISOString() ?? '', row.batch_id, row.issued_at?.toISOString() ?? ''].join(',') +
+        '\r\n',
       )
       .join('');
     after = page.at(-1)!.id;

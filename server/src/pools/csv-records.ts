@@ -1,9 +1,9 @@
 /**
  * A streaming CSV reader for code files, written for one job: never hold more than one
  * bounded record in memory, and turn a bad record into a reject without losing the
- * ones after it. (csv-parse, the usual choice, either aborts the file on an oversized
- * record or, with skip_records_with_error, calls its skip hook once per character of
- * a 50 MB line and drops the records that follow: docs/adr/0006.)
+ * ones after it. (csv-parse 7, the usual choice, either aborts the file on an
+ * oversized record or, with skip_records_with_error, reports the record again for
+ * every chunk that follows and drops the records after it: docs/adr/0006.)
  *
  * RFC 4180 with the leniencies real exports need: a UTF-8 BOM, CRLF, LF and lone CR
  * line endings mixed in one file, quoted fields with "" escapes and line breaks,

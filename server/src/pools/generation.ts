@@ -62,15 +62,19 @@ export function assertCodeSpace(spec: Pick<GenerationSpec, 'count' | 'alphabet' 
 }
 
 /** Generated codes must also pass the offer's code rules, or they could never be redeemed as typed. */
-export function generationRulesProblem(spec: GenerationSpec, rules: CodeRules): string | null {
+export function generationRulesProblem(spec: GenerationSpec, rules: CodeRules): { path: 'length' | 'prefix' | 'alphabet'; message: string } | null {
   const total = spec.prefix.length + spec.length + (spec.checkCharacter ? 1 : 0);
-  if (total < rules.minLength || total > rules.maxLength) return `codes would be ${total} characters long; the offer allows ${rules.minLength}-${rules.maxLength}`;
+  if (total < rules.minLength || total > rules.maxLength) {
+    return { path: 'length', message: `codes would be ${total} characters long; the offer allows ${rules.minLength}-${rules.maxLength}` };
+  }
   const convert = rules.case === 'upper' ? (s: string) => s.toUpperCase() : rules.case === 'lower' ? (s: string) => s.toLowerCase() : (s: string) => s;
-  if (rules.case !== 'preserve' && convert(spec.alphabet) !== spec.alphabet) return `the alphabet must be in ${rules.case} case, as the offer's codes are`;
   const allowed = new Set(rules.characters);
-  const bad = [...spec.prefix, ...spec.alphabet].find((char) => !allowed.has(char));
-  if (bad !== undefined) return `character ${JSON.stringify(bad)} is not allowed by the offer's code rules`;
-  if (rules.case !== 'preserve' && convert(spec.prefix) !== spec.prefix) return `the prefix must be in ${rules.case} case, as the offer's codes are`;
+  const badInAlphabet = [...spec.alphabet].find((char) => !allowed.has(char));
+  if (rules.case !== 'preserve' && convert(spec.alphabet) !== spec.alphabet) return { path: 'alphabet', message: `the alphabet must be in ${rules.case} case, as the offer's codes are` };
+  if (badInAlphabet !== undefined) return { path: 'alphabet', message: `character ${JSON.stringify(badInAlphabet)} is not allowed by the offer's code rules` };
+  if (rules.case !== 'preserve' && convert(spec.prefix) !== spec.prefix) return { path: 'prefix', message: `the prefix must be in ${rules.case} case, as the offer's codes are` };
+  const badInPrefix = [...spec.prefix].find((char) => !allowed.has(char));
+  if (badInPrefix !== undefined) return { path: 'prefix', message: `character ${JSON.stringify(badInPrefix)} is not allowed by the offer's code rules` };
   return null;
 }
 

@@ -170,29 +170,39 @@ export async function importCodeBatch(services: AppServices, payload: { tenant: 
   const db = tenantDb(services.db, target.schema);
   const batch = await db
     .updateTable('code_batches')
-    .set({ status: 'importing', import_attempts: sql`import_attempts + 1`, progress_at: services.clock.now() })
+    .set({ status: 'importing', progress_at: services.clock.now() })
     .where('id', '=', payload.batchId)
     .where('status', 'in', ['queued', 'importing'])
     .returningAll()
     .executeTakeFirst();
   if (!batch) return 'skipped';
+  const run = { attempt: 0 };
   try {
-    const result = await withPgClient(services.db, (client) => runImport(services, client, target, batch, logger));
-    return result;
+    return await withPgClient(services.db, (client) => runImport(services, client, target, batch, logger, run));
   } catch (error) {
-    if (batch.import_attempts < MAX_IMPORT_ATTEMPTS) throw error;
+    if (run.attempt < MAX_IMPORT_ATTEMPTS) throw error;
     logger.error({ err: error, batchId: batch.id }, 'code import failed for good');
-    await db
-      .updateTable('code_batches')
-      .set({ status: 'failed', failure: JSON.stringify({ message: 'The import failed repeatedly; the operator log has the cause. Upload the file again.', attempts: batch.import_attempts }) })
-      .where('id', '=', batch.id)
-      .where('status', '=', 'importing')
-      .execute();
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('code_batches')
+        .set({ status: 'failed', chunk_count: 0, failure: JSON.stringify({ message: 'The import failed repeatedly; the operator log has the cause. Upload the file again.', attempts: run.attempt }) })
+        .where('id', '=', batch.id)
+        .where('status', '=', 'importing')
+        .execute();
+      await trx.deleteFrom('code_batch_chunks').where('batch_id', '=', batch.id).execute();
+    });
     return 'failed';
   }
 }
 
-async function runImport(services: AppServices, client: pg.PoolClient, target: ImportTarget, batch: BatchRow, logger: Logger): Promise<'imported' | 'skipped'> {
+async function runImport(
+  services: AppServices,
+  client: pg.PoolClient,
+  target: ImportTarget,
+  batch: BatchRow,
+  logger: Logger,
+  run: { attempt: number },
+): Promise<'imported' | 'skipped'> {
   const now = services.clock.now();
   const db = tenantDb(services.db, target.schema);
   const vault = new CodeVault(services.secrets, target.tenantId);
@@ -207,6 +217,14 @@ async function runImport(services: AppServices, client: pg.PoolClient, target: I
       await client.query('rollback');
       return 'skipped';
     }
+    // Counted on another connection, so a run that fails still counts.
+    const counted = await db
+      .updateTable('code_batches')
+      .set({ import_attempts: sql`import_attempts + 1` })
+      .where('id', '=', batch.id)
+      .returning('import_attempts')
+      .executeTakeFirstOrThrow();
+    run.attempt = counted.import_attempts;
     await client.query(`set local work_mem = '64MB'`);
     await client.query(`
       create temp table code_import_stage (
@@ -362,7 +380,14 @@ export async function requeueStalledImports(
     .execute();
   let requeued = 0;
   for (const batch of stalled) {
-    if (await enqueueImport(services, slug, batch.id, { requeue: true })) requeued += 1;
+    if (!(await enqueueImport(services, slug, batch.id, { requeue: true }))) continue;
+    requeued += 1;
+    // Restart the clock, so a batch is queued again once per period, not once per sweep.
+    await db
+      .updateTable('code_batches')
+      .set((eb) => ({ queued_at: eb.case().when('status', '=', 'queued').then(new Date(now)).else(eb.ref('queued_at')).end(), progress_at: new Date(now) }))
+      .where('id', '=', batch.id)
+      .execute();
   }
   return requeued;
 }

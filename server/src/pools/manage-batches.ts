@@ -141,7 +141,14 @@ export async function receiveUpload(
       pendingBytes = 0;
       await db.insertInto('code_batch_chunks').values({ batch_id: batchId, seq, data: vault.sealChunk(data, `${batchId}:${seq}`) }).execute();
       seq += 1;
-      await db.updateTable('code_batches').set({ bytes_received: received, chunk_count: seq, progress_at: context.services.clock.now() }).where('id', '=', batchId).execute();
+      const alive = await db
+        .updateTable('code_batches')
+        .set({ bytes_received: received, chunk_count: seq, progress_at: context.services.clock.now() })
+        .where('id', '=', batchId)
+        .where('status', '=', 'receiving')
+        .executeTakeFirst();
+      // The sweep gave up on this upload (no chunk for a long time): it cannot resume.
+      if (Number(alive.numUpdatedRows) === 0) throw new Error('the upload was abandoned');
     };
     for await (const chunk of source) {
       received += chunk.length;
@@ -170,8 +177,13 @@ export async function receiveUpload(
     .updateTable('code_batches')
     .set({ status: 'queued', queued_at: context.services.clock.now(), bytes_received: received, chunk_count: seq })
     .where('id', '=', batchId)
+    .where('status', '=', 'receiving')
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!queued) {
+    await abandonUpload(db, batchId, new Error('abandoned'));
+    throw new AppError('SERVICE_UNAVAILABLE', 'The upload took too long between chunks and was given up. Send the file again.', { batchId });
+  }
   await insertAuditEvent(db, { actor: context.actor, action: 'code_batch.uploaded', subjectType: 'code_batch', subjectId: batchId, details: { offerId, bytes: received } });
   await enqueueImport(context.services, context.tenant.slug, batchId);
   return { batch: toBatch(queued), created: true };
@@ -200,11 +212,11 @@ export async function generateBatch(context: PoolContext, offerId: string, rawIn
     const offer = await requireOffer(trx, offerId, { forUpdate: true });
     assertTakesCodes(offer);
     const problem = generationRulesProblem(spec, codeRulesOf(offer));
-    if (problem) throw validationError([{ path: ['alphabet'], message: problem }]);
+    if (problem) throw validationError([{ path: [problem.path], message: problem.message }]);
     // Codes already generated in the same format share the space.
     const { rows } = await sql<{ n: string | null }>`
       select sum(greatest(accepted, (source->'generation'->>'count')::bigint))::text as n from ${sql.table(`${context.tenant.schema}.code_batches`)}
-      where kind = 'generated' and status not in ('failed', 'voided')
+      where kind = 'generated' and status <> 'failed'
         and source->'generation'->>'prefix' = ${spec.prefix} and source->'generation'->>'alphabet' = ${spec.alphabet}
         and (source->'generation'->>'length')::int = ${spec.length}`.execute(trx);
     assertCodeSpace(spec, Number(rows[0]?.n ?? 0));
@@ -291,10 +303,17 @@ export async function* rejectReportLines(context: PoolContext, batchId: string):
   }
 }
 
-/** One CSV field; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. */
+/** One CSV field, quoted when it must be. */
+export function csvQuoted(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * A field from an uploaded file, for the reject report: anything may be in it, so a
+ * leading =, +, - or @ gets a ' so a spreadsheet does not run it as a formula.
+ */
 export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return csvQuoted(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
 }
 
 // ---- voiding ---------------------------------------------------------------------

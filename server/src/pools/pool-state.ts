@@ -11,8 +11,8 @@ export const poolStateOutputSchema = z.object({
   offerId: z.string(),
   stockState: z.enum(['ok', 'low', 'empty']),
   lowStockThreshold: z.number(),
-  counts: codeCountsSchema.describe('Codes by status. expired includes available codes past their date that the hourly sweep has not moved yet.'),
-  issuedLast7Days: z.number(),
+  counts: codeCountsSchema.describe('Codes by status. expired includes available codes past their date (or the offer codesValidUntil) that the sweep (every minute) has not moved yet.'),
+  issuedLast7Days: z.number().describe('Codes issued from the start of the UTC day six days ago until now: the days of `daily`.'),
   issueRatePerDay: z.number().describe('Codes issued per day, averaged over the last 7 days.'),
   daysUntilEmpty: z.number().nullable().describe('available / issueRatePerDay, rounded down; null when nothing was issued in the last 7 days.'),
   daily: z.array(z.object({ date: z.string(), issued: z.number() })).describe('Codes issued per UTC day, the last 7 days, oldest first.'),
@@ -40,15 +40,17 @@ export async function getPoolState(tenant: TenantHandle, offerId: string, now: D
     .executeTakeFirstOrThrow();
   const counts = emptyCounts();
   for (const row of byStatus) addCount(counts, row.status as CodeStatus, row.n);
-  counts.available -= lapsed.n;
-  counts.expired += lapsed.n;
+  // Past the offer's codesValidUntil no code is valid; the sweep marks them expired.
+  const moved = offer.codes_valid_until && offer.codes_valid_until <= now ? counts.available : lapsed.n;
+  counts.available -= moved;
+  counts.expired += moved;
 
   const since = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - 6 * DAY_MS);
   const issued = await tenant.db
     .selectFrom('codes')
     .select([sql<string>`to_char(issued_at at time zone 'UTC', 'YYYY-MM-DD')`.as('day'), sql<number>`count(*)::integer`.as('n')])
     .where('offer_id', '=', offerId)
-    .where('issued_at', '>=', new Date(now.getTime() - 7 * DAY_MS))
+    .where('issued_at', '>=', since)
     .where('issued_at', '<=', now)
     .groupBy(sql`1`)
     .execute();

@@ -31,33 +31,33 @@ export const DEFAULT_SWEEP: SweepOptions = { queuedForMs: 2 * MINUTE_MS, silentF
  */
 export async function sweepPartnerPools(services: AppServices, db: TenantDb, slug: string, tenantId: string, options: SweepOptions = DEFAULT_SWEEP) {
   const now = services.clock.now();
+  // Per offer, so each step is a range scan of the available-codes index.
+  const offers = await db.selectFrom('offers').select(['id', 'codes_valid_until']).where('status', '<>', 'closed').execute();
   let expired = 0;
-  for (;;) {
-    const step = await db
-      .updateTable('codes')
-      .set({ status: 'expired', status_changed_at: now })
-      .where(
-        'id',
-        'in',
-        db
-          .selectFrom('codes')
-          .select('id')
-          .where('status', '=', 'available')
-          .where((eb) =>
-            eb.or([
-              eb('expires_at', '<=', now),
-              eb('offer_id', 'in', eb.selectFrom('offers').select('id').where('codes_valid_until', '<=', now)),
-            ]),
-          )
-          .limit(EXPIRE_STEP),
-      )
-      .executeTakeFirst();
-    const n = Number(step.numUpdatedRows);
-    expired += n;
-    if (n < EXPIRE_STEP) break;
+  for (const offer of offers) {
+    const offerEnded = offer.codes_valid_until !== null && offer.codes_valid_until <= now;
+    for (;;) {
+      const step = await db
+        .updateTable('codes')
+        .set({ status: 'expired', status_changed_at: now })
+        .where(
+          'id',
+          'in',
+          db
+            .selectFrom('codes')
+            .select('id')
+            .where('offer_id', '=', offer.id)
+            .where('status', '=', 'available')
+            .$if(!offerEnded, (query) => query.where('expires_at', '<=', now))
+            .limit(EXPIRE_STEP),
+        )
+        .executeTakeFirst();
+      const n = Number(step.numUpdatedRows);
+      expired += n;
+      if (n < EXPIRE_STEP) break;
+    }
   }
   const released = await releaseReservedCodes(db, { tenantId, schema: tenantSchemaName(slug) }, now);
-  const offers = await db.selectFrom('offers').select('id').where('status', '<>', 'closed').execute();
   for (const { id } of offers) await db.transaction().execute((trx) => reconcileStockState(trx, id, now));
   const requeued = await requeueStalledImports(services, db, slug, options);
   const abandoned = await db
