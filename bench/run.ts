@@ -6,10 +6,11 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../server/src/logging/logger.ts';
+import { IMPORT_CODE_COUNT, runCodeImportBench } from './code-import.ts';
 import { startLoadGenerator, type LoadJob, type LoadSummary } from './load-generator.ts';
 import { runPgbench, type PgbenchOutcome, type PgbenchSettings } from './pgbench.ts';
 import { BENCH_CARD_COUNT, BENCH_STORE_CODE, PURCHASE_PATH, purchaseFactory, type GeneratedRequests } from './purchases.ts';
-import { consoleTable, machineFacts, machineLines, markdownReport, pgbenchLines, type RunSettings, type ScenarioResult } from './report.ts';
+import { codeImportLines, consoleTable, machineFacts, machineLines, markdownReport, pgbenchLines, type RunSettings, type ScenarioResult } from './report.ts';
 import { startBareExpress, startCoalitionApp, startInfrastructure, Stops, type BenchApp } from './stack.ts';
 
 const WARMUP_SECONDS = 1;
@@ -189,6 +190,9 @@ async function main(stops: Stops): Promise<number> {
   const pgbench: PgbenchOutcome = await runPgbench(infra.adminDatabaseUrl, app.runId, pgbenchSettings, stops);
   if (!pgbench.available) console.log(`bench: NOTE: pgbench is not available: ${pgbench.reason}. purchases/s ÷ pgbench tps is reported as unavailable.`);
 
+  console.log(`\nbench: promo codes: ${IMPORT_CODE_COUNT.toLocaleString('en-US')} uploaded and imported, a raw COPY of the same file, ${IMPORT_CODE_COUNT.toLocaleString('en-US')} generated…`);
+  const codes = await runCodeImportBench(app, stops);
+
   const bare = measured.find((m) => m.scenario.id === 'bare')!.summary.requestsPerSecondAverage;
   const results: ScenarioResult[] = measured.map(({ scenario, summary }) => ({
     id: scenario.id,
@@ -206,7 +210,9 @@ async function main(stops: Stops): Promise<number> {
     postgres: infra.embedded.postgres ? 'embedded (throwaway)' : 'BENCH_DATABASE_URL',
     redis: infra.embedded.redis ? 'embedded (throwaway)' : 'BENCH_REDIS_URL',
   };
-  console.log(`\n${consoleTable(results)}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`);
+  console.log(
+    `\n${consoleTable(results)}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${codeImportLines(codes).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`,
+  );
 
   const failed = measured.filter((m) => m.problems.length > 0);
   if (failed.length > 0) {
@@ -217,7 +223,7 @@ async function main(stops: Stops): Promise<number> {
     ]);
     return 1;
   }
-  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench));
+  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench, codes));
   console.log(`bench: wrote ${REPORT_FILE}`);
   return 0;
 }

@@ -19,6 +19,7 @@ import type { Logger } from '../server/src/logging/logger.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../server/src/runtime/embedded-postgres.ts';
 import { startEmbeddedRedis } from '../server/src/runtime/embedded-redis.ts';
 import { connectServices } from '../server/src/system/connect-services.ts';
+import type { AppServices } from '../server/src/system/services.ts';
 import { createTenant } from '../server/src/tenants/create-tenant.ts';
 import { requireTenantRow } from '../server/src/tenants/get-tenant.ts';
 import { BENCH_CAMPAIGN_RULES } from './purchases.ts';
@@ -135,6 +136,10 @@ export interface BenchApp {
   /** Names this run's databases and Redis prefix. */
   runId: string;
   baseUrl: string;
+  /** This run's database, for work beside the app (the raw COPY baseline). */
+  databaseUrl: string;
+  /** The app's own services: the in-process worker host and the bench tenants use them. */
+  services: AppServices;
   tenantSlug: string;
   /** A tenant API key (admin scope) for the authenticated scenarios. */
   tenantKey: string;
@@ -216,9 +221,10 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
     }
   });
 
+  const appDatabaseUrl = databaseUrl(infra.adminDatabaseUrl, databaseName);
   const parsed = configFromEnv(
     parseEnv({
-      DATABASE_URL: databaseUrl(infra.adminDatabaseUrl, databaseName),
+      DATABASE_URL: appDatabaseUrl,
       REDIS_URL: infra.redisUrl,
       QUEUE_PREFIX: `cxb_${runId}`,
       HOST: '127.0.0.1',
@@ -286,7 +292,7 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
       .executeTakeFirstOrThrow();
     return { purchases: Number(row.purchases), credited: Number(row.credited), stickers: Number(row.stickers), customers: Number(row.customers) };
   };
-  return { runId, baseUrl: server.url, tenantSlug: tenant.slug, tenantKey: secret, campaignId, purchaseCounts };
+  return { runId, baseUrl: server.url, databaseUrl: appDatabaseUrl, services, tenantSlug: tenant.slug, tenantKey: secret, campaignId, purchaseCounts };
 }
 
 /** The baseline: a plain Express 5 app with one JSON handler, nothing else. */
