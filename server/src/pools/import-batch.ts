@@ -225,7 +225,8 @@ async function runImport(
       .returning('import_attempts')
       .executeTakeFirstOrThrow();
     run.attempt = counted.import_attempts;
-    await client.query(`set local work_mem = '64MB'`);
+    // The staged rows are sorted once by lookup hash; enough memory keeps that sort off disk.
+    await client.query(`set local work_mem = '256MB'`);
     await client.query(`
       create temp table code_import_stage (
         line_no bigint not null, lookup_hash bytea, cipher bytea not null, mask text,
@@ -295,15 +296,7 @@ async function runImport(
       await client.query(`
         insert into ${s}.code_batch_rejects (batch_id, line_no, reason, detail, code_cipher)
         select $1, line_no, reason, detail, cipher from code_import_stage where reason is not null`, [batch.id]);
-      await client.query(
-        `
-        insert into ${s}.code_batch_rejects (batch_id, line_no, reason, detail, code_cipher)
-        select $1, line_no, 'DUPLICATE_IN_FILE', 'first on line ' || first_line, cipher
-        from (select line_no, cipher, min(line_no) over (partition by lookup_hash) as first_line from code_import_stage where reason is null) d
-        where line_no <> first_line`,
-        [batch.id],
-      );
-      accepted = await insertCodes(client, s, batch, offer.id, now, { rejectExisting: true });
+      accepted = await insertCodes(client, s, batch, offer.id, now, { reportRejects: true });
       const { rows: counted } = await client.query<{ n: number }>(`select count(*)::integer as n from ${s}.code_batch_rejects where batch_id = $1`, [batch.id]);
       stage.rejected = counted[0]!.n;
     }
@@ -333,29 +326,39 @@ async function runImport(
 }
 
 /**
- * Moves the staged valid rows into the pool in one statement: the first row of each
- * code wins, codes the partner already has are skipped (and, for uploads, reported),
- * and a concurrent import of the same code waits for the other transaction's outcome.
+ * Moves the staged valid rows into the pool in one statement, with one sort: the first
+ * row of each code wins (later ones are reported as DUPLICATE_IN_FILE), codes the
+ * partner already has are skipped (for uploads, reported as ALREADY_EXISTS), and a
+ * concurrent import of the same code waits for the other transaction's outcome.
+ * Codes enter the pool in lookup-hash order: the unique index is filled in order, and
+ * claims hand codes out in no guessable sequence.
  */
-async function insertCodes(client: pg.PoolClient, s: string, batch: BatchRow, offerId: string, now: Date, options: { rejectExisting?: boolean } = {}): Promise<number> {
+async function insertCodes(client: pg.PoolClient, s: string, batch: BatchRow, offerId: string, now: Date, options: { reportRejects?: boolean } = {}): Promise<number> {
+  await client.query('analyze code_import_stage');
   const { rows } = await client.query<{ accepted: number }>(
     `
-    with candidates as (
-      select distinct on (lookup_hash) line_no, lookup_hash, cipher, mask, expires_at
-      from code_import_stage where reason is null order by lookup_hash, line_no
+    with ranked as materialized (
+      select line_no, lookup_hash, cipher, mask, expires_at,
+             first_value(line_no) over (partition by lookup_hash order by line_no) as first_line
+      from code_import_stage where reason is null
+    ), in_file as (
+      insert into ${s}.code_batch_rejects (batch_id, line_no, reason, detail, code_cipher)
+      select $1, line_no, 'DUPLICATE_IN_FILE', 'first on line ' || first_line, cipher from ranked
+      where $4 and line_no <> first_line
+      returning 1
     ), inserted as (
       insert into ${s}.codes (offer_id, batch_id, lookup_hash, cipher, mask, status, expires_at, status_changed_at)
-      select $2, $1, lookup_hash, cipher, mask, 'available', expires_at, $3 from candidates order by line_no
+      select $2, $1, lookup_hash, cipher, mask, 'available', expires_at, $3 from ranked where line_no = first_line
       on conflict (lookup_hash) do nothing
       returning lookup_hash
     ), existing as (
       insert into ${s}.code_batch_rejects (batch_id, line_no, reason, detail, code_cipher)
-      select $1, c.line_no, 'ALREADY_EXISTS', null, c.cipher from candidates c
-      where $4 and not exists (select 1 from inserted i where i.lookup_hash = c.lookup_hash)
+      select $1, r.line_no, 'ALREADY_EXISTS', null, r.cipher from ranked r
+      where $4 and r.line_no = r.first_line and not exists (select 1 from inserted i where i.lookup_hash = r.lookup_hash)
       returning 1
     )
-    select (select count(*) from inserted)::integer as accepted, (select count(*) from existing)::integer as existing`,
-    [batch.id, offerId, now, options.rejectExisting ?? false],
+    select (select count(*) from inserted)::integer as accepted, (select count(*) from in_file)::integer as in_file, (select count(*) from existing)::integer as existing`,
+    [batch.id, offerId, now, options.reportRejects ?? false],
   );
   return rows[0]!.accepted;
 }

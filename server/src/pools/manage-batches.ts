@@ -261,7 +261,9 @@ export async function batchCodeCounts(db: TenantDb, batchId: string, now: Date):
 export async function getBatch(context: PoolContext, batchId: string): Promise<Batch> {
   const row = await requireBatch(context.tenant.db, batchId);
   const batch = toBatch(row);
-  batch.codes = await batchCodeCounts(context.tenant.db, batchId, context.services.clock.now());
+  // Before it is ready a batch has no visible code: no need to count (and, during an
+  // import, to wade through the rows it is inserting).
+  batch.codes = row.status === 'ready' || row.status === 'voided' ? await batchCodeCounts(context.tenant.db, batchId, context.services.clock.now()) : emptyCounts();
   if (row.status === 'ready' || row.status === 'voided') {
     const reasons = await context.tenant.db
       .selectFrom('code_batch_rejects')
