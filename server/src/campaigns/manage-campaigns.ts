@@ -1,4 +1,4 @@
-import { customAlphabet } from 'nanoid';
+import { prefixedIds } from '../db/ids.ts';
 import { z } from 'zod';
 import type { TenantHandle } from '../auth/principal.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -18,10 +18,7 @@ import {
 } from './campaign.ts';
 import { findCampaign, insertCampaign, insertRuleVersion, listCampaignRows, ruleVersionsByCampaign, updateCampaignRow, type CampaignRow } from './campaign.queries.ts';
 
-const newCampaignId = (() => {
-  const id = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 12);
-  return () => `cmp_${id()}`;
-})();
+const newCampaignId = prefixedIds('cmp');
 
 interface Context {
   tenant: TenantHandle;

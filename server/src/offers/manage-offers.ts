@@ -1,4 +1,4 @@
-import { customAlphabet } from 'nanoid';
+import { prefixedIds } from '../db/ids.ts';
 import type { TenantHandle } from '../auth/principal.ts';
 import type { TenantDb } from '../db/database.ts';
 import type { OffersTable } from '../db/tables.ts';
@@ -17,10 +17,7 @@ import {
   type UpdateOfferInput,
 } from './offer.ts';
 
-const newOfferId = (() => {
-  const id = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 12);
-  return () => `off_${id()}`;
-})();
+const newOfferId = prefixedIds('off');
 
 export interface OfferContext {
   tenant: TenantHandle;

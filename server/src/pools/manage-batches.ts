@@ -1,6 +1,6 @@
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { customAlphabet } from 'nanoid';
+import { prefixedIds } from '../db/ids.ts';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { TenantHandle } from '../auth/principal.ts';
@@ -20,10 +20,7 @@ import { assertCodeSpace, generateCodesInputSchema, generationRulesProblem, type
 import { enqueueImport, type BatchRow } from './import-batch.ts';
 import { reconcileStockState } from './stock.ts';
 
-const newBatchId = (() => {
-  const id = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 12);
-  return () => `bat_${id()}`;
-})();
+const newBatchId = prefixedIds('bat');
 
 /** Uploaded files are stored in chunks of this size, each sealed on its own. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -60,7 +57,7 @@ export const uploadOptionsSchema = z.strictObject({
     .refine((value) => value in DELIMITERS, 'must be one of , ; tab | (or comma, semicolon, pipe)')
     .default(',')
     .transform((value) => DELIMITERS[value]!),
-  filename: z.string().max(255).optional(),
+  filename: humanText(255).optional().describe('The file name as the user chose it: shown in the portal, used as the name when none is given.'),
 });
 export type UploadOptions = z.input<typeof uploadOptionsSchema>;
 
