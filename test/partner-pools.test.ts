@@ -7,6 +7,7 @@ import type { WorkerHost } from '../server/src/jobs/worker-host.ts';
 import { hasValidCheckCharacter } from '../server/src/pools/check-character.ts';
 import { claimCode, type PoolOwner } from '../server/src/pools/claim-code.ts';
 import { DEFAULT_ALPHABET } from '../server/src/pools/generation.ts';
+import { settleStockState } from '../server/src/pools/stock.ts';
 import { sweepPartnerPools } from '../server/src/pools/sweep-pools.ts';
 import { AppError } from '../server/src/errors/app-error.ts';
 import { requireTenantRow } from '../server/src/tenants/get-tenant.ts';
@@ -382,12 +383,18 @@ describe('claimCode', () => {
     expect(rows.every((row) => row.status === 'issued')).toBe(true);
     expect(new Set(rows.map((row) => row.holder_ref)).size).toBe(60);
     // Crossing the watermark wrote one event. The claim that took the last code may have
-    // still counted codes other claims held uncommitted: then the sweep writes pool.empty.
-    await sweepPartnerPools(system.services, tenantDb(system.services.db, owner.schema), shop.tenant.slug, owner.tenantId);
-    await sweepPartnerPools(system.services, tenantDb(system.services.db, owner.schema), shop.tenant.slug, owner.tenantId);
+    // still counted codes other claims held uncommitted: then a refused claimer settles
+    // the state (the exchange does so after POOL_EXHAUSTED), or the sweep does.
+    await settleStockState(tenantDb(system.services.db, owner.schema), offerId, new Date());
+    await settleStockState(tenantDb(system.services.db, owner.schema), offerId, new Date());
+    expect((await request(system.baseUrl, 'GET', `/api/v1/offers/${offerId}`, { key: shop.key })).body.stockState).toBe('empty');
     const events = await tenantDb(system.services.db, owner.schema).selectFrom('outbox_events').select(['event_type', 'payload']).where(sql<boolean>`payload->>'offerId' = ${offerId}`).execute();
     expect(events.filter((e) => e.event_type === 'pool.low')).toHaveLength(1);
     expect(events.filter((e) => e.event_type === 'pool.empty')).toHaveLength(1);
+    // The sweep finds nothing left to say.
+    await sweepPartnerPools(system.services, tenantDb(system.services.db, owner.schema), shop.tenant.slug, owner.tenantId);
+    const swept = await tenantDb(system.services.db, owner.schema).selectFrom('outbox_events').select('id').where(sql<boolean>`payload->>'offerId' = ${offerId}`).execute();
+    expect(swept).toHaveLength(events.length);
   }, 60_000);
 
   it('gives a rolled-back claim’s code back, skips expired codes, and refuses inactive offers', async () => {

@@ -4,6 +4,7 @@ import { tenantDb, type TenantDb } from '../server/src/db/database.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import type { WorkerHost } from '../server/src/jobs/worker-host.ts';
 import { claimCode, issueReservedCode, releaseReservedCodes, type PoolOwner } from '../server/src/pools/claim-code.ts';
+import { settleStockState } from '../server/src/pools/stock.ts';
 import { sweepPartnerPools } from '../server/src/pools/sweep-pools.ts';
 import { ManualClock } from '../server/src/system/clock.ts';
 import { requireTenantRow } from '../server/src/tenants/get-tenant.ts';
@@ -63,6 +64,21 @@ describe('stock alerts', () => {
       { type: 'pool.empty', state: 'empty', previousState: 'low', available: 0 },
       { type: 'pool.refilled', state: 'ok', previousState: 'empty', available: 10 },
     ]);
+  });
+
+  it('a pool seen dropping from ok straight to empty crossed the watermark too: pool.low, then pool.empty', async () => {
+    const offer = await createOffer(system.baseUrl, shop.key, { lowStockThreshold: 3 });
+    await addCodes(offer.id, codesFor('JMP', 6));
+    // Every code handed out by claims this process did not watch (another server's).
+    await db.updateTable('codes').set({ status: 'issued', issued_at: new Date(), holder_ref: 'elsewhere' }).where('offer_id', '=', offer.id).execute();
+    expect(await settleStockState(db, offer.id, new Date())).toBe('empty');
+    expect(await poolEvents(offer.id)).toEqual([
+      { type: 'pool.refilled', state: 'ok', previousState: 'empty', available: 6 },
+      { type: 'pool.low', state: 'empty', previousState: 'ok', available: 0 },
+      { type: 'pool.empty', state: 'empty', previousState: 'ok', available: 0 },
+    ]);
+    expect(await settleStockState(db, offer.id, new Date())).toBe('empty');
+    expect(await poolEvents(offer.id)).toHaveLength(3);
   });
 
   it('moving the watermark above the stock sends pool.low', async () => {

@@ -109,6 +109,7 @@ class RowReader {
     private readonly batch: BatchRow,
     private readonly timeZone: string,
     private readonly now: Date,
+    private readonly delimiter: string,
   ) {
     this.check = codeChecker(codeRulesOf(offer));
   }
@@ -131,7 +132,7 @@ class RowReader {
   }
 
   private row(line: number, fields: string[]): StageRow {
-    const reject = (reason: CodeRejectReason, detail: string, text = fields.join(',').slice(0, 40)): StageRow => ({ line, text, reason, detail, expiresAt: null });
+    const reject = (reason: CodeRejectReason, detail: string, text = fields.join(this.delimiter).slice(0, 40)): StageRow => ({ line, text, reason, detail, expiresAt: null });
     if (!this.header && fields.length > 2) return reject('TOO_MANY_COLUMNS', `${fields.length} columns`);
     const raw = fields[this.header ? this.header.code : 0] ?? '';
     const checked = this.check(raw);
@@ -275,8 +276,9 @@ async function runImport(
         accepted += await insertCodes(client, s, batch, offer.id, now);
       }
     } else {
-      const reader = new CsvRecordReader({ delimiter: (batch.source as { delimiter?: string }).delimiter ?? ',', maxRecordChars: MAX_RECORD_CHARS });
-      const rows = new RowReader(offer, batch, target.timeZone, now);
+      const delimiter = (batch.source as { delimiter?: string }).delimiter ?? ',';
+      const reader = new CsvRecordReader({ delimiter, maxRecordChars: MAX_RECORD_CHARS });
+      const rows = new RowReader(offer, batch, target.timeZone, now, delimiter);
       const decoder = new TextDecoder('utf-8');
       stage = await copyInto(async (into) => {
         const push = async (records: CsvRecord[]) => {

@@ -23,10 +23,11 @@ function stateFor(available: number, threshold: number): StockState {
   return available <= threshold ? 'low' : 'ok';
 }
 
-function eventFor(previous: StockState, next: StockState): OutboxEventType | null {
-  if (next === 'empty') return 'pool.empty';
-  if (next === 'low') return previous === 'ok' ? 'pool.low' : 'pool.refilled';
-  return 'pool.refilled';
+/** The events a move writes: a drop from ok straight to empty crossed the watermark too. */
+function eventsFor(previous: StockState, next: StockState): OutboxEventType[] {
+  if (next === 'empty') return previous === 'ok' ? ['pool.low', 'pool.empty'] : ['pool.empty'];
+  if (next === 'low') return previous === 'ok' ? ['pool.low'] : ['pool.refilled'];
+  return ['pool.refilled'];
 }
 
 /**
@@ -36,10 +37,14 @@ function eventFor(previous: StockState, next: StockState): OutboxEventType | nul
  * the offer row is only written (and locked) when the state actually changes, by a
  * conditional update, so concurrent claimers crossing the same line emit one event.
  *
+ * A pool that drops from ok straight to empty between two looks (concurrent claims
+ * each counting the others' uncommitted codes as still there) crossed the watermark
+ * too: both pool.low and pool.empty are written.
+ *
  * Under concurrency a claim cannot see codes other claims are taking but have not
  * committed: the claim that takes the last code may still count them. The pool then
  * reads empty to the next claim (POOL_EXHAUSTED) at once, and pool.empty is written
- * by the minute's pool sweep (sweep-pools.ts) instead.
+ * by settleStockState after that refusal, or by the minute's pool sweep.
  */
 export async function reconcileStockState(trx: TenantDb, offerId: string, now: Date, options: { downOnly?: boolean } = {}): Promise<StockState | null> {
   const offer = await trx.selectFrom('offers').select(['id', 'title', 'low_stock_threshold', 'stock_state']).where('id', '=', offerId).executeTakeFirst();
@@ -58,9 +63,8 @@ export async function reconcileStockState(trx: TenantDb, offerId: string, now: D
     .returning('id')
     .executeTakeFirst();
   if (!moved) return null;
-  const type = eventFor(offer.stock_state, next);
-  if (type) {
-    if (next === 'ok') available = await countAvailable(trx, offerId, now);
+  if (next === 'ok') available = await countAvailable(trx, offerId, now);
+  for (const type of eventsFor(offer.stock_state, next)) {
     await appendOutboxEvent(trx, {
       type,
       occurredAt: now,
@@ -68,4 +72,14 @@ export async function reconcileStockState(trx: TenantDb, offerId: string, now: D
     });
   }
   return next;
+}
+
+/**
+ * For a caller whose claim failed with POOL_EXHAUSTED and rolled back: brings the
+ * offer's stock state up to date in a transaction of its own, so pool.empty is written
+ * now rather than by the next sweep. Concurrent claims that have committed since are
+ * counted; any still in flight are left to the sweep.
+ */
+export async function settleStockState(db: TenantDb, offerId: string, now: Date): Promise<StockState | null> {
+  return db.transaction().execute((trx) => reconcileStockState(trx, offerId, now, { downOnly: true }));
 }

@@ -32,7 +32,7 @@ export const DEFAULT_SWEEP: SweepOptions = { queuedForMs: 2 * MINUTE_MS, silentF
 export async function sweepPartnerPools(services: AppServices, db: TenantDb, slug: string, tenantId: string, options: SweepOptions = DEFAULT_SWEEP) {
   const now = services.clock.now();
   // Per offer, so each step is a range scan of the available-codes index.
-  const offers = await db.selectFrom('offers').select(['id', 'codes_valid_until']).where('status', '<>', 'closed').execute();
+  const offers = await db.selectFrom('offers').select(['id', 'status', 'codes_valid_until']).execute();
   let expired = 0;
   for (const offer of offers) {
     const offerEnded = offer.codes_valid_until !== null && offer.codes_valid_until <= now;
@@ -58,7 +58,7 @@ export async function sweepPartnerPools(services: AppServices, db: TenantDb, slu
     }
   }
   const released = await releaseReservedCodes(db, { tenantId, schema: tenantSchemaName(slug) }, now);
-  for (const { id } of offers) await db.transaction().execute((trx) => reconcileStockState(trx, id, now));
+  for (const { id } of offers.filter((offer) => offer.status !== 'closed')) await db.transaction().execute((trx) => reconcileStockState(trx, id, now));
   const requeued = await requeueStalledImports(services, db, slug, options);
   const abandoned = await db
     .updateTable('code_batches')
