@@ -20,6 +20,7 @@ import { codeGenerator, DEFAULT_ALPHABET } from '../server/src/pools/generation.
 import { createTenant } from '../server/src/tenants/create-tenant.ts';
 import { requireTenantRow } from '../server/src/tenants/get-tenant.ts';
 import type { BenchApp, Stops } from './stack.ts';
+import { offerBody } from '../test/support/partner.ts';
 
 export const IMPORT_CODE_COUNT = 1_000_000;
 /** Characters of each code in the uploaded file. */
@@ -186,15 +187,7 @@ async function call<T>(baseUrl: string, key: string, method: string, route: stri
 async function createOffer(baseUrl: string, key: string, title: string): Promise<string> {
   const offer = await call<{ id: string }>(baseUrl, key, 'POST', '/api/v1/offers', {
     what: 'Creating a bench offer',
-    body: {
-      title,
-      description: 'Electronics and accessories.',
-      value: { type: 'fixed', amountMinor: 50_000 },
-      minOrderMinor: 300_000,
-      termsUrl: 'https://shop.example/terms',
-      status: 'active',
-      lowStockThreshold: 10,
-    },
+    body: offerBody({ title }),
   });
   return offer.id;
 }
