@@ -4,7 +4,7 @@ import type { TenantSchemaName } from '../db/schema-names.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { Secrets } from '../secrets/secrets.ts';
 import { CodeVault } from './code-vault.ts';
-import { reconcileStockState } from './stock.ts';
+import { reconcileStockState, validAt } from './stock.ts';
 
 /** The partner whose pool a claim draws from. */
 export interface PoolOwner {
@@ -58,7 +58,7 @@ export async function claimCode(trx: Kysely<any>, owner: PoolOwner, offerId: str
     .select('id')
     .where('offer_id', '=', offerId)
     .where('status', '=', 'available')
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', validUntil)]))
+    .where(validAt(validUntil))
     .orderBy('expires_at')
     .orderBy('id')
     .limit(1)

@@ -28,6 +28,7 @@ export const codeRulesSchema = z
   })
   .refine((rules) => rules.maxLength >= rules.minLength, { path: ['maxLength'], message: 'must not be less than minLength' });
 
+/** Why a row is in the reject report (docs/partner-guide.md explains each). */
 export type CodeRejectReason =
   | 'EMPTY_CODE'
   | 'TOO_SHORT'
@@ -40,21 +41,6 @@ export type CodeRejectReason =
   | 'MALFORMED_ROW'
   | 'DUPLICATE_IN_FILE'
   | 'ALREADY_EXISTS';
-
-/** Reasons in a reject report and what each means (docs/partner-guide.md lists them). */
-export const REJECT_REASONS: Record<CodeRejectReason, string> = {
-  EMPTY_CODE: 'The row has no code.',
-  TOO_SHORT: 'The code is shorter than the offer allows.',
-  TOO_LONG: 'The code is longer than the offer allows.',
-  INVALID_CHARACTERS: 'The code contains characters the offer does not allow.',
-  INVALID_EXPIRY: 'expires_at is not a date (2027-01-31) or an ISO 8601 date-time with an offset.',
-  EXPIRY_IN_PAST: 'expires_at has already passed.',
-  TOO_MANY_COLUMNS: 'Without a header row a line holds at most two columns: code and expires_at.',
-  ROW_TOO_LONG: 'The row is far longer than any code could be.',
-  MALFORMED_ROW: 'The row is not valid CSV (a stray or unclosed quote).',
-  DUPLICATE_IN_FILE: 'The same code appears earlier in this file.',
-  ALREADY_EXISTS: 'The partner already has this code (in this or another offer, in any state).',
-};
 
 export type CodeCheck = { ok: true; code: string } | { ok: false; reason: CodeRejectReason; detail: string };
 

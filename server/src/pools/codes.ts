@@ -11,6 +11,7 @@ import type { Secrets } from '../secrets/secrets.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
 import { batchIdSchema, codeStatusSchema } from './batch.ts';
 import { CodeVault } from './code-vault.ts';
+import { validAt } from './stock.ts';
 import { csvQuoted } from './manage-batches.ts';
 
 export const maskedCodeSchema = z.object({
@@ -101,7 +102,7 @@ export async function* exportCodes(
   await requireOffer(db, offerId);
   // Codes past their date count as expired before the sweep has marked them, as in the listing.
   let base = db.selectFrom('codes').where('offer_id', '=', offerId);
-  if (input.status === 'available') base = base.where('status', '=', 'available').where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', context.now)]));
+  if (input.status === 'available') base = base.where('status', '=', 'available').where(validAt(context.now));
   else if (input.status === 'expired') base = base.where((eb) => eb.or([eb('status', '=', 'expired'), eb.and([eb('status', '=', 'available'), eb('expires_at', '<=', context.now)])]));
   else base = base.where('status', '=', input.status);
   if (input.batchId) base = base.where('batch_id', '=', input.batchId);

@@ -20,7 +20,7 @@ import { parseExpiry } from './expiry.ts';
 import { codeGenerator, type GenerationSpec } from './generation.ts';
 import { reconcileStockState } from './stock.ts';
 
-export const CODE_IMPORT_QUEUE = 'code-imports';
+const CODE_IMPORT_QUEUE = 'code-imports';
 /** After this many failed runs a batch is marked failed instead of retried. */
 export const MAX_IMPORT_ATTEMPTS = 3;
 /** Longest CSV record read as a code row; longer ones are rejected as ROW_TOO_LONG without being held. */
@@ -238,8 +238,8 @@ async function runImport(
     const maskPrefix = generation?.prefix ?? '';
 
     let lastProgress = 0;
-    const progress = async (stage: Stage, force = false) => {
-      if (!force && Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+    const progress = async (stage: Stage) => {
+      if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
       lastProgress = Date.now();
       await db.updateTable('code_batches').set({ rows_read: stage.rowsRead, rejected: stage.rejected, progress_at: services.clock.now() }).where('id', '=', batch.id).execute();
     };

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { TenantHandle } from '../auth/principal.ts';
-import type { CodeStatus } from '../db/tables.ts';
 import { requireOffer } from '../offers/manage-offers.ts';
-import { addCount, codeCountsSchema, emptyCounts } from './batch.ts';
+import { codeCountsSchema } from './batch.ts';
+import { countCodes } from './manage-batches.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -25,25 +25,12 @@ export type PoolState = z.infer<typeof poolStateOutputSchema>;
  */
 export async function getPoolState(tenant: TenantHandle, offerId: string, now: Date): Promise<PoolState> {
   const offer = await requireOffer(tenant.db, offerId);
-  const byStatus = await tenant.db
-    .selectFrom('codes')
-    .select(['status', sql<number>`count(*)::integer`.as('n')])
-    .where('batch_id', 'in', tenant.db.selectFrom('code_batches').select('id').where('offer_id', '=', offerId))
-    .groupBy('status')
-    .execute();
-  const lapsed = await tenant.db
-    .selectFrom('codes')
-    .select(sql<number>`count(*)::integer`.as('n'))
-    .where('offer_id', '=', offerId)
-    .where('status', '=', 'available')
-    .where('expires_at', '<=', now)
-    .executeTakeFirstOrThrow();
-  const counts = emptyCounts();
-  for (const row of byStatus) addCount(counts, row.status as CodeStatus, row.n);
-  // Past the offer's codesValidUntil no code is valid; the sweep marks them expired.
-  const moved = offer.codes_valid_until && offer.codes_valid_until <= now ? counts.available : lapsed.n;
-  counts.available -= moved;
-  counts.expired += moved;
+  const counts = await countCodes(tenant.db, { offerId }, now);
+  if (offer.codes_valid_until && offer.codes_valid_until <= now) {
+    // Past the offer's codesValidUntil no code is valid; the sweep marks them expired.
+    counts.expired += counts.available;
+    counts.available = 0;
+  }
 
   const since = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - 6 * DAY_MS);
   const issued = await tenant.db

@@ -1,7 +1,12 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { TenantDb } from '../db/database.ts';
-import type { StockState } from '../db/tables.ts';
+import type { StockState, TenantTables } from '../db/tables.ts';
 import { appendOutboxEvent, type OutboxEventType } from '../outbox/events.ts';
+
+/** Codes still valid at `at`: no expiry, or one after it. */
+export function validAt(at: Date) {
+  return (eb: ExpressionBuilder<TenantTables, 'codes'>) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at)]);
+}
 
 /** Available codes of an offer, counting no further than `limit` (an index range scan of at most that many entries). */
 export async function countAvailable(db: TenantDb, offerId: string, now: Date, limit?: number): Promise<number> {
@@ -10,7 +15,7 @@ export async function countAvailable(db: TenantDb, offerId: string, now: Date, l
     .select(sql`1`.as('one'))
     .where('offer_id', '=', offerId)
     .where('status', '=', 'available')
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+    .where(validAt(now));
   if (limit !== undefined) inner = inner.limit(limit);
   const row = await db.selectFrom(inner.as('a')).select(sql<number>`count(*)::integer`.as('n')).executeTakeFirstOrThrow();
   return row.n;
