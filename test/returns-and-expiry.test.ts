@@ -55,14 +55,14 @@ describe('returns', () => {
     const purchase = await buy('RET-2', 100_000, { receiptId: 'R-SPENT' }); // 10 stickers
     clock.advanceDays(15); // hold over: available
     expect(await balanceOf(purchase.customerId)).toMatchObject({ available: 10, pending: 0 });
-    await db().transaction().execute((trx) => spendStickers(trx, { customerId: purchase.customerId, campaignId, stickers: 8, reference: 'exchange ex_1', now: clock.now() }));
+    await db().transaction().execute((trx) => spendStickers(trx, { customer: { id: purchase.customerId }, campaignId, stickers: 8, reference: 'exchange ex_1', now: clock.now() }));
 
     const ret = await recordReturn(system.baseUrl, issuer.key, { storeCode: 'MSK-001', receiptId: 'R-SPENT', returnId: 'RET-SPENT', occurredAt: clock.now().toISOString() });
     expect(ret.body).toMatchObject({ reversed: [{ stickers: 10, from: 'available' }], balance: { available: -8 }, owing: true });
     const reversedEvent = (await db().selectFrom('outbox_events').select('payload').where('event_type', '=', 'stickers.reversed').execute()).map((row) => row.payload).find((payload) => (payload as { returnId?: string }).returnId === 'RET-SPENT');
     expect(reversedEvent).toMatchObject({ returnedMinor: 100_000, owing: true, campaigns: [{ campaignId, available: -8, pending: 0 }] });
 
-    const spend = db().transaction().execute((trx) => spendStickers(trx, { customerId: purchase.customerId, campaignId, stickers: 1, reference: 'exchange ex_2', now: clock.now() }));
+    const spend = db().transaction().execute((trx) => spendStickers(trx, { customer: { id: purchase.customerId }, campaignId, stickers: 1, reference: 'exchange ex_2', now: clock.now() }));
     await expect(spend).rejects.toMatchObject({ code: 'INSUFFICIENT_STICKERS' });
 
     const history = (await request(system.baseUrl, 'GET', `/api/v1/customers/${purchase.customerId}/history`, { key: issuer.key })).body;

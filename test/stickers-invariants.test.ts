@@ -121,7 +121,7 @@ describe('sticker invariants', () => {
           } else if (step.kind === 'spend' && customerId) {
             const before = await apiBalance(customerId, campaign);
             try {
-              await db().transaction().execute((trx) => spendStickers(trx, { customerId: customerId!, campaignId: campaign, stickers: step.stickers, reference: 'prop', now: clock.now() }));
+              await db().transaction().execute((trx) => spendStickers(trx, { customer: { id: customerId! }, campaignId: campaign, stickers: step.stickers, reference: 'prop', now: clock.now() }));
               expect(before.available).toBeGreaterThanOrEqual(step.stickers);
               expectedTotal -= step.stickers;
               expect((await apiBalance(customerId, campaign)).available).toBeGreaterThanOrEqual(0);
@@ -167,7 +167,7 @@ describe('sticker invariants', () => {
     const spends = Array.from({ length: 8 }, () =>
       db()
         .transaction()
-        .execute((trx) => spendStickers(trx, { customerId, campaignId, stickers: 1, reference: 'concurrent', now: clock.now() }))
+        .execute((trx) => spendStickers(trx, { customer: { id: customerId }, campaignId, stickers: 1, reference: 'concurrent', now: clock.now() }))
         .then(
           () => 'spent',
           (error: { code?: string }) => error.code,

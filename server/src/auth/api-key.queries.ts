@@ -13,6 +13,7 @@ export type ApiKeyWithTenant = Selectable<ApiKeysTable> & {
   tenant_rate_limit_per_minute: number | null;
   tenant_schema_version: string | null;
   tenant_currency: string | null;
+  tenant_timezone: string | null;
 };
 
 /** One indexed lookup per authenticated request: the key and its tenant together. */
@@ -28,6 +29,7 @@ export async function findApiKeyWithTenant(db: CoalitionDb, id: string): Promise
       'tenants.rate_limit_per_minute as tenant_rate_limit_per_minute',
       'tenants.schema_version as tenant_schema_version',
       'tenants.currency as tenant_currency',
+      'tenants.timezone as tenant_timezone',
     ])
     .where('api_keys.id', '=', id)
     .executeTakeFirst();

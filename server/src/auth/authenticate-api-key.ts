@@ -58,6 +58,7 @@ export async function authenticateApiKey(db: Database, authorization: string | u
       rateLimitPerMinute: row.tenant_rate_limit_per_minute,
       status: row.tenant_status ?? 'active',
       currency: row.tenant_currency ?? '',
+      timezone: row.tenant_timezone ?? 'UTC',
     },
   };
 }

@@ -13,6 +13,8 @@ export interface TenantHandle {
   rateLimitPerMinute: number | null;
   /** ISO 4217: every money amount of this tenant is in it. */
   currency: string;
+  /** IANA zone of the tenant's calendar (per-period limits, reports). */
+  timezone: string;
   /** Suspended tenants authenticate (their calls are counted) but are refused. */
   status: TenantStatus;
 }

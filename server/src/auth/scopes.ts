@@ -17,6 +17,8 @@ export const TENANT_SCOPES = [
   'settlement:write',
   'campaigns:write',
   'codes:export',
+  'agreements:read',
+  'agreements:write',
 ] as const;
 
 export type TenantScope = (typeof TENANT_SCOPES)[number];

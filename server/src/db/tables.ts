@@ -39,9 +39,118 @@ export interface ApiKeysTable {
   last_used_at: Timestamp | null;
 }
 
+export type AgreementModel = 'issuer_pays_per_issued' | 'issuer_pays_per_redeemed' | 'partner_pays_per_redeemed' | 'partner_pays_percent_of_order';
+export type AgreementStatus = 'proposed' | 'active' | 'suspended' | 'ended' | 'declined' | 'withdrawn';
+
+export interface AgreementsTable {
+  id: string;
+  name: string;
+  issuer_tenant_id: string;
+  partner_tenant_id: string;
+  offer_ids: string[];
+  model: AgreementModel;
+  amount_minor: ColumnType<string, number | string, number | string> | null;
+  percent: ColumnType<string, number | string, number | string> | null;
+  currency: string;
+  /** IANA zone whose calendar months bound the monthly cap and the settlement periods. */
+  timezone: string;
+  valid_from: Date;
+  valid_until: Date | null;
+  monthly_cap: number | null;
+  status: AgreementStatus;
+  /** null = proposed by the coalition operator. */
+  proposed_by_tenant_id: string | null;
+  proposed_by: string;
+  proposed_at: Date;
+  accepted_by: string | null;
+  accepted_at: Date | null;
+  /** Side of the last suspend / resume / end; null with status_changed_at set = the operator. */
+  status_changed_by_tenant_id: string | null;
+  status_changed_by: string | null;
+  status_changed_at: Date | null;
+  status_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AgreementUsageTable {
+  agreement_id: string;
+  /** First day of the month, in the agreement's time zone. */
+  period: string;
+  issued: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  tenant_id: string;
+  algorithm: 'EdDSA';
+  public_jwk: Json<Record<string, string>>;
+  private_key_cipher: Buffer;
+  created_at: Date;
+  created_by: string;
+  activates_at: Date;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+  revoke_reason: string | null;
+}
+
+export type VoucherStatus = 'issued' | 'redeemed' | 'cancelled';
+export type CodeDisposition = 'returned_to_pool' | 'voided';
+
+export interface VouchersTable {
+  id: string;
+  issuer_tenant_id: string;
+  partner_tenant_id: string;
+  agreement_id: string;
+  reward_id: string;
+  campaign_id: string;
+  customer_id: string;
+  offer_id: string;
+  code_id: string;
+  code_mask: string;
+  stickers: number;
+  terms: Json<Record<string, unknown>>;
+  kid: string;
+  status: VoucherStatus;
+  issued_at: Date;
+  expires_at: Date;
+  /** The agreement_usage month this voucher counted in (capped agreements only). */
+  usage_period: string | null;
+  redeemed_at: Date | null;
+  cancelled_at: Date | null;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
+  code_disposition: CodeDisposition | null;
+  stickers_refunded: number | null;
+}
+
+export type SettlementEvent = 'code_issued' | 'issue_cancelled' | 'code_redeemed' | 'redemption_reversed';
+
+export interface SettlementEntriesTable {
+  id: Generated<string>;
+  agreement_id: string;
+  voucher_id: string;
+  event: SettlementEvent;
+  payer_tenant_id: string;
+  payee_tenant_id: string;
+  /** Owed by payer to payee; negative for a reversal of an earlier entry. */
+  amount_minor: ColumnType<string, number | string, number | string>;
+  currency: string;
+  order_amount_minor: ColumnType<string, number | string, number | string> | null;
+  occurred_at: Date;
+  /** First day of the calendar month of occurred_at, in the agreement's time zone. */
+  period: string;
+  recorded_at: Generated<Date>;
+}
+
 export interface CoalitionTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
+  agreements: AgreementsTable;
+  agreement_usage: AgreementUsageTable;
+  signing_keys: SigningKeysTable;
+  vouchers: VouchersTable;
+  settlement_entries: SettlementEntriesTable;
 }
 
 // ---- tenant_<slug> schemas: one tenant's own data -------------------------------
@@ -152,7 +261,7 @@ export interface PurchaseReturnsTable {
   lines: Json<unknown> | null;
 }
 
-export type LedgerKind = 'accrual' | 'reversal' | 'spend' | 'expiry' | 'adjustment';
+export type LedgerKind = 'accrual' | 'reversal' | 'spend' | 'expiry' | 'adjustment' | 'refund';
 
 export interface StickerLedgerTable {
   id: Generated<string>;
@@ -194,9 +303,13 @@ export interface OffersTable {
   code_min_length: number;
   code_max_length: number;
   code_characters: string;
+  /** What a cancelled voucher's code becomes. */
+  cancelled_code_policy: ColumnType<CancelledCodePolicy, CancelledCodePolicy | undefined, CancelledCodePolicy>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
+
+export type CancelledCodePolicy = 'void' | 'return_to_pool';
 
 export type BatchKind = 'upload' | 'generated';
 export type BatchStatus = 'receiving' | 'queued' | 'importing' | 'ready' | 'failed' | 'voided';
@@ -259,6 +372,31 @@ export interface CodesTable {
   status_changed_at: Date | null;
 }
 
+export type RewardStatus = 'active' | 'paused' | 'archived';
+export type LimitPeriod = 'day' | 'week' | 'month';
+
+export interface RewardsTable {
+  id: string;
+  title: string;
+  description: string;
+  image_url: string | null;
+  sort_order: number;
+  agreement_id: string;
+  partner_tenant_id: string;
+  offer_id: string;
+  campaign_id: string;
+  sticker_cost: number;
+  limit_total: number | null;
+  limit_per_period: number | null;
+  limit_period: LimitPeriod | null;
+  voucher_valid_days: number;
+  min_code_validity_days: number;
+  status: RewardStatus;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
 export interface TenantTables {
   audit_events: AuditEventsTable;
   issuer_settings: IssuerSettingsTable;
@@ -275,4 +413,5 @@ export interface TenantTables {
   code_batch_chunks: CodeBatchChunksTable;
   code_batch_rejects: CodeBatchRejectsTable;
   codes: CodesTable;
+  rewards: RewardsTable;
 }

@@ -239,6 +239,95 @@ export const ERROR_CODES = {
     httpStatus: 404,
     meaning: 'The partner has no such code.',
   },
+  COUNTERPARTY_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No active tenant with this slug has the role the agreement needs on the other side (an issuer for a partner, a partner for an issuer).',
+  },
+  AGREEMENT_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No agreement with this id exists between the caller and another tenant.',
+  },
+  AGREEMENT_STATUS_TRANSITION: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The agreement cannot take this step from its current status; `details.status` says where it is and `details.allowed` what it can still do.',
+  },
+  AGREEMENT_ACTION_FORBIDDEN: {
+    trpc: 'FORBIDDEN',
+    httpStatus: 403,
+    meaning:
+      'This side of the agreement cannot take this step: only the other side accepts or declines a proposal, only the proposer withdraws it, and only the side that suspended an agreement (or the operator) resumes it.',
+  },
+  AGREEMENT_INACTIVE: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning:
+      'The agreement behind this reward is not in force (proposed, suspended, ended, outside its validity period, or one of its tenants is suspended): no new vouchers. Vouchers already issued stay valid.',
+  },
+  AGREEMENT_CAP_REACHED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: "The agreement's monthly cap on issued codes is used up for this calendar month (in the agreement's time zone); `details.resetsAt` says when it frees up.",
+  },
+  OFFER_NOT_IN_AGREEMENT: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: 'The offer is not one the agreement lets the issuer list; `details.offerIds` lists those it does.',
+  },
+  REWARD_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: "No reward with this id exists in the issuer's catalog.",
+  },
+  REWARD_UNAVAILABLE: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning:
+      "The reward cannot be exchanged right now: it is paused or archived, its campaign has burned, or the partner's offer is not active; `details.reason` says which.",
+  },
+  REWARD_STATUS_TRANSITION: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The reward cannot move to that status from its current one (archived is final); `details.allowed` lists where it can go.',
+  },
+  REWARD_ARCHIVED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The reward is archived: it no longer changes. Create a new reward instead.',
+  },
+  LIMIT_REACHED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning:
+      'The customer has already exchanged this reward as often as its per-customer limit allows (`details.limit`: `total`, or `period` with `details.resetsAt`). Cancelled vouchers do not count.',
+  },
+  VOUCHER_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No voucher with this id was issued by this issuer.',
+  },
+  VOUCHER_NOT_CANCELLABLE: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The voucher has been redeemed: it can no longer be cancelled (reverse the redemption first).',
+  },
+  SIGNING_KEY_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: "No voucher signing key with this kid belongs to the issuer.",
+  },
+  SIGNING_KEY_ROTATION_PENDING: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'A new signing key is already published and waiting to take over (`details.kid`, `details.activatesAt`); revoke it first to schedule another.',
+  },
+  SIGNING_KEY_ALREADY_REVOKED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The signing key was revoked earlier; revocation is permanent.',
+  },
   ROLE_REQUIRED: {
     trpc: 'FORBIDDEN',
     httpStatus: 403,

@@ -1,4 +1,5 @@
 import { prefixedIds } from '../db/ids.ts';
+export type { OfferSummary } from './offer.ts';
 import type { TenantHandle } from '../auth/principal.ts';
 import type { TenantDb } from '../db/database.ts';
 import type { OffersTable } from '../db/tables.ts';
@@ -12,8 +13,10 @@ import {
   toOffer,
   updateOfferInputSchema,
   type CreateOfferInput,
+  toOfferSummary,
   type Offer,
   type OfferRow,
+  type OfferSummary,
   type UpdateOfferInput,
 } from './offer.ts';
 
@@ -46,6 +49,7 @@ export async function createOffer(context: OfferContext, rawInput: CreateOfferIn
         codes_valid_until: input.codesValidUntil ? new Date(input.codesValidUntil) : null,
         status: input.status,
         low_stock_threshold: input.lowStockThreshold,
+        cancelled_code_policy: input.onVoucherCancelled,
         code_case: input.codeRules.case,
         code_min_length: input.codeRules.minLength,
         code_max_length: input.codeRules.maxLength,
@@ -72,6 +76,13 @@ export async function requireOffer(db: TenantDb, id: string, options: { forUpdat
   const row = await query.executeTakeFirst();
   if (!row) throw new AppError('OFFER_NOT_FOUND', `No offer ${id} exists.`, { offerId: id });
   return row;
+}
+
+/** Offers of a partner by id, as an issuer may see them (agreements, rewards). */
+export async function describeOffers(db: TenantDb, ids: readonly string[]): Promise<Map<string, OfferSummary>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('offers').selectAll().where('id', 'in', [...ids]).execute();
+  return new Map(rows.map((row) => [row.id, toOfferSummary(row)]));
 }
 
 export async function getOffer(tenant: TenantHandle, id: string): Promise<Offer> {
@@ -127,6 +138,7 @@ export async function updateOffer(context: OfferContext, id: string, rawPatch: U
         ...(patch.termsUrl !== undefined && { terms_url: patch.termsUrl }),
         ...(patch.codesValidUntil !== undefined && { codes_valid_until: patch.codesValidUntil ? new Date(patch.codesValidUntil) : null }),
         ...(patch.lowStockThreshold !== undefined && { low_stock_threshold: patch.lowStockThreshold }),
+        ...(patch.onVoucherCancelled !== undefined && { cancelled_code_policy: patch.onVoucherCancelled }),
         ...(patch.codeRules !== undefined && {
           code_case: patch.codeRules.case,
           code_min_length: patch.codeRules.minLength,

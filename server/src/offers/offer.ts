@@ -28,12 +28,18 @@ export const offerValueSchema = z.discriminatedUnion(
   { error: () => 'must be {"type":"fixed","amountMinor":…} or {"type":"percent","percent":…}' },
 );
 
+export type OfferValue = z.infer<typeof offerValueSchema>;
+
 const termsUrlSchema = z
   .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
   .max(2_000)
   .nullable();
 
 export const offerStatusSchema = z.enum(['draft', 'active', 'paused', 'closed']);
+
+export const cancelledCodePolicySchema = z
+  .enum(['void', 'return_to_pool'])
+  .describe('What a code becomes when the issuer cancels the voucher it went to: void (never handed out again) or return_to_pool (available for another customer).');
 
 const offerFields = {
   title: humanText(200),
@@ -50,6 +56,7 @@ const offerFields = {
     .max(50_000)
     .default(100)
     .describe('pool.low is sent when available codes fall to this number or below; 0 = only pool.empty.'),
+  onVoucherCancelled: cancelledCodePolicySchema.default('void'),
 };
 
 export const createOfferInputSchema = z.strictObject({
@@ -68,6 +75,7 @@ export const updateOfferInputSchema = z.strictObject({
   termsUrl: termsUrlSchema.optional(),
   codesValidUntil: timestampSchema.nullable().optional(),
   lowStockThreshold: z.number().int().min(0).max(50_000).optional(),
+  onVoucherCancelled: cancelledCodePolicySchema.optional(),
   codeRules: codeRulesSchema.optional(),
 });
 export type UpdateOfferInput = z.input<typeof updateOfferInputSchema>;
@@ -84,6 +92,7 @@ export const offerOutputSchema = z.object({
   status: offerStatusSchema,
   lowStockThreshold: z.number(),
   stockState: z.enum(['ok', 'low', 'empty']).describe('ok: above the threshold; low: at or below it; empty: no available code.'),
+  onVoucherCancelled: cancelledCodePolicySchema,
   codeRules: z.object({ case: z.enum(['upper', 'lower', 'preserve']), minLength: z.number(), maxLength: z.number(), characters: z.string() }),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -91,6 +100,26 @@ export const offerOutputSchema = z.object({
 export type Offer = z.infer<typeof offerOutputSchema>;
 
 export type OfferRow = Selectable<OffersTable>;
+
+/** What an issuer sees of a partner's offer it may list (never its pool's codes). */
+export const offerSummarySchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  description: z.string(),
+  value: offerValueSchema,
+  currency: z.string(),
+  minOrderMinor: z.number().nullable(),
+  termsUrl: z.string().nullable(),
+  codesValidUntil: z.string().nullable(),
+  status: offerStatusSchema,
+  stockState: z.enum(['ok', 'low', 'empty']),
+});
+export type OfferSummary = z.infer<typeof offerSummarySchema>;
+
+export function toOfferSummary(row: OfferRow): OfferSummary {
+  const { id, title, description, value, currency, minOrderMinor, termsUrl, codesValidUntil, status, stockState } = toOffer(row);
+  return { id, title, description, value, currency, minOrderMinor, termsUrl, codesValidUntil, status, stockState };
+}
 
 export function codeRulesOf(row: OfferRow): CodeRules {
   return { case: row.code_case, minLength: row.code_min_length, maxLength: row.code_max_length, characters: row.code_characters };
@@ -109,6 +138,7 @@ export function toOffer(row: OfferRow): Offer {
     status: row.status,
     lowStockThreshold: row.low_stock_threshold,
     stockState: row.stock_state,
+    onVoucherCancelled: row.cancelled_code_policy,
     codeRules: codeRulesOf(row),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

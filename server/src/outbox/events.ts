@@ -13,7 +13,16 @@ export type OutboxEventType =
   | 'reward.reachable'
   | 'pool.low'
   | 'pool.empty'
-  | 'pool.refilled';
+  | 'pool.refilled'
+  | 'agreement.proposed'
+  | 'agreement.accepted'
+  | 'agreement.declined'
+  | 'agreement.withdrawn'
+  | 'agreement.suspended'
+  | 'agreement.resumed'
+  | 'agreement.ended'
+  | 'voucher.issued'
+  | 'voucher.cancelled';
 
 export async function appendOutboxEvent(
   trx: TenantDb,

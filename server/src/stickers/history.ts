@@ -3,7 +3,7 @@ import type { TenantDb } from '../db/database.ts';
 
 export const historyEntrySchema = z.object({
   id: z.string(),
-  kind: z.enum(['accrual', 'reversal', 'spend', 'expiry', 'adjustment']),
+  kind: z.enum(['accrual', 'reversal', 'spend', 'expiry', 'adjustment', 'refund']),
   campaignId: z.string(),
   stickers: z.number().int(),
   availableAt: z.string(),
@@ -23,7 +23,9 @@ function describe(row: { kind: string; amount: number; reference: string | null;
     case 'reversal':
       return `${n} taken back: return ${row.reference} of receipt ${row.receipt_id}`;
     case 'spend':
-      return `${n} exchanged (${row.reference})`;
+      return `${n} exchanged for voucher ${row.reference}`;
+    case 'refund':
+      return `${n} given back: voucher ${row.reference} cancelled${row.reason ? ` (${row.reason})` : ''}`;
     case 'expiry':
       return `${n} burned when the campaign ended`;
     default:

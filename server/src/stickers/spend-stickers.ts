@@ -1,21 +1,34 @@
 import { assertNotBlocked, customerNotFound, lockCustomer } from '../customers/identify-customer.ts';
+import type { CustomerRow } from '../customers/customer.queries.ts';
 import type { TenantDb } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import { lockOpenCampaigns } from '../campaigns/campaign.queries.ts';
 import { balancesByCampaign, appendLedger } from './ledger.queries.ts';
+
+export interface SpendInput {
+  /** A customer id (locked here), or the row the caller already locked in this transaction. */
+  customer: { id: string } | CustomerRow;
+  campaignId: string;
+  stickers: number;
+  /** What the stickers bought (the exchange's voucher id): shown in the history. */
+  reference: string;
+  now: Date;
+  /** The error for a campaign that has burned (default: INSUFFICIENT_STICKERS, as nothing is left to spend). */
+  burned?: () => AppError;
+}
 
 /**
  * Debits available stickers of one campaign: what the exchange calls inside its own
  * transaction (`trx`). The customer row lock makes the balance check and the debit
  * one step, so concurrent spends and tills cannot take the balance below zero.
  */
-export async function spendStickers(trx: TenantDb, input: { customerId: string; campaignId: string; stickers: number; reference: string; now: Date }): Promise<{ availableAfter: number }> {
+export async function spendStickers(trx: TenantDb, input: SpendInput): Promise<{ availableAfter: number }> {
   if (!Number.isInteger(input.stickers) || input.stickers <= 0) throw new Error('spendStickers needs a positive whole number of stickers');
-  const customer = await lockCustomer(trx, { id: input.customerId });
-  if (!customer) throw customerNotFound({ id: input.customerId });
+  const customer = 'blocked_at' in input.customer ? input.customer : await lockCustomer(trx, { id: input.customer.id });
+  if (!customer) throw customerNotFound({ id: input.customer.id });
   assertNotBlocked(customer);
   if (!(await lockOpenCampaigns(trx, [input.campaignId], input.now)).has(input.campaignId)) {
-    throw new AppError('INSUFFICIENT_STICKERS', 'The campaign has burned its stickers; none can be spent.', { campaignId: input.campaignId, available: 0, required: input.stickers });
+    throw input.burned?.() ?? new AppError('INSUFFICIENT_STICKERS', 'The campaign has burned its stickers; none can be spent.', { campaignId: input.campaignId, available: 0, required: input.stickers });
   }
   const available = (await balancesByCampaign(trx, customer.id, input.now)).find((row) => row.campaign_id === input.campaignId)?.available ?? 0;
   if (available < input.stickers) {

@@ -8,6 +8,10 @@ import { issuerSettingsRouter } from '../issuer-settings/procedures.ts';
 import { posRouter } from '../pos/router.ts';
 import { offersRouter } from '../offers/router.ts';
 import { codeBatchesRouter, codesRouter } from '../pools/router.ts';
+import { agreementsRouter, operatorAgreementsRouter } from '../agreements/router.ts';
+import { catalogProcedure, rewardsRouter } from '../rewards/router.ts';
+import { exchangeProcedure } from '../exchange/router.ts';
+import { jwksProcedure, signingKeysRouter, vouchersRouter } from '../vouchers/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -22,9 +26,17 @@ export const appRouter = router({
   offers: offersRouter,
   codeBatches: codeBatchesRouter,
   codes: codesRouter,
+  agreements: agreementsRouter,
+  rewards: rewardsRouter,
+  catalog: catalogProcedure,
+  exchange: exchangeProcedure,
+  vouchers: vouchersRouter,
+  signingKeys: signingKeysRouter,
+  jwks: jwksProcedure,
   operator: router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,
+    agreements: operatorAgreementsRouter,
   }),
 });
 

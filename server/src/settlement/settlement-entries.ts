@@ -1,0 +1,66 @@
+import type { CoalitionDb } from '../db/database.ts';
+import type { AgreementModel, SettlementEvent } from '../db/tables.ts';
+import { monthOf } from '../system/calendar.ts';
+
+interface AgreementTerms {
+  id: string;
+  model: AgreementModel;
+  amount_minor: string | null;
+  currency: string;
+  timezone: string;
+  issuer_tenant_id: string;
+  partner_tenant_id: string;
+}
+
+/** Who owes whom under the agreement's model: the issuer pays per issued/redeemed code, the partner per redemption. */
+export function payerAndPayee(agreement: AgreementTerms): { payer: string; payee: string } {
+  return agreement.model.startsWith('issuer_pays')
+    ? { payer: agreement.issuer_tenant_id, payee: agreement.partner_tenant_id }
+    : { payer: agreement.partner_tenant_id, payee: agreement.issuer_tenant_id };
+}
+
+/**
+ * Appends one money fact (settlement_entries is append-only, enforced by triggers) in
+ * the caller's transaction. `period` is the calendar month of the event in the
+ * agreement's time zone; settlement decides which statement takes it.
+ */
+export async function appendSettlementEntry(
+  db: CoalitionDb,
+  agreement: AgreementTerms,
+  entry: { voucherId: string; event: SettlementEvent; amountMinor: number; orderAmountMinor?: number | null; occurredAt: Date },
+): Promise<void> {
+  const { payer, payee } = payerAndPayee(agreement);
+  await db
+    .insertInto('settlement_entries')
+    .values({
+      agreement_id: agreement.id,
+      voucher_id: entry.voucherId,
+      event: entry.event,
+      payer_tenant_id: payer,
+      payee_tenant_id: payee,
+      amount_minor: entry.amountMinor,
+      currency: agreement.currency,
+      order_amount_minor: entry.orderAmountMinor ?? null,
+      occurred_at: entry.occurredAt,
+      period: monthOf(entry.occurredAt, agreement.timezone),
+    })
+    .execute();
+}
+
+/** The code_issued charge of an exchange, when the agreement charges per issued code. */
+export async function chargeIssuedCode(db: CoalitionDb, agreement: AgreementTerms, voucherId: string, at: Date): Promise<boolean> {
+  if (agreement.model !== 'issuer_pays_per_issued') return false;
+  await appendSettlementEntry(db, agreement, { voucherId, event: 'code_issued', amountMinor: Number(agreement.amount_minor), occurredAt: at });
+  return true;
+}
+
+/** Takes back what a voucher's issue was charged (a cancellation): one negative entry per charge. */
+export async function reverseIssueCharges(db: CoalitionDb, agreement: AgreementTerms, voucherId: string, at: Date): Promise<number> {
+  const charges = await db.selectFrom('settlement_entries').select('amount_minor').where('voucher_id', '=', voucherId).where('event', '=', 'code_issued').execute();
+  let reversed = 0;
+  for (const charge of charges) {
+    await appendSettlementEntry(db, agreement, { voucherId, event: 'issue_cancelled', amountMinor: -Number(charge.amount_minor), occurredAt: at });
+    reversed += Number(charge.amount_minor);
+  }
+  return reversed;
+}

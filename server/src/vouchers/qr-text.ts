@@ -1,0 +1,58 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
+/**
+ * The voucher in a form a QR code holds compactly: `CXV1:` followed by Base45
+ * (RFC 9285) of the raw-deflated compact JWS. Base45 uses only QR's alphanumeric
+ * characters (0-9, A-Z, space, $%*+-./:), which a QR code packs at 5.5 bits each
+ * instead of 8, as the EU digital COVID certificates do.
+ */
+export const VOUCHER_QR_PREFIX = 'CXV1:';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+const VALUE = new Map([...ALPHABET].map((char, index) => [char, index]));
+
+export function base45Encode(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i + 1 < bytes.length; i += 2) {
+    let n = bytes[i]! * 256 + bytes[i + 1]!;
+    const c = n % 45;
+    n = (n - c) / 45;
+    out += ALPHABET[c]! + ALPHABET[n % 45]! + ALPHABET[(n - (n % 45)) / 45]!;
+  }
+  if (bytes.length % 2) {
+    const n = bytes[bytes.length - 1]!;
+    out += ALPHABET[n % 45]! + ALPHABET[(n - (n % 45)) / 45]!;
+  }
+  return out;
+}
+
+export function base45Decode(text: string): Buffer {
+  if (text.length % 3 === 1) throw new Error('not Base45: wrong length');
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i += 3) {
+    const digits = [...text.slice(i, i + 3)].map((char) => {
+      const value = VALUE.get(char);
+      if (value === undefined) throw new Error(`not Base45: unexpected character ${JSON.stringify(char)}`);
+      return value;
+    });
+    const n = digits[0]! + digits[1]! * 45 + (digits[2] ?? 0) * 45 * 45;
+    if (digits.length === 3) {
+      if (n > 0xffff) throw new Error('not Base45: value out of range');
+      out.push(n >> 8, n & 0xff);
+    } else {
+      if (n > 0xff) throw new Error('not Base45: value out of range');
+      out.push(n);
+    }
+  }
+  return Buffer.from(out);
+}
+
+export function voucherQrText(token: string): string {
+  return VOUCHER_QR_PREFIX + base45Encode(deflateRawSync(Buffer.from(token, 'utf8'), { level: 9 }));
+}
+
+/** The compact JWS inside a scanned voucher QR text; throws on anything else. */
+export function tokenFromQrText(text: string): string {
+  if (!text.startsWith(VOUCHER_QR_PREFIX)) throw new Error(`not a voucher QR text: it must start with ${VOUCHER_QR_PREFIX}`);
+  return inflateRawSync(base45Decode(text.slice(VOUCHER_QR_PREFIX.length))).toString('utf8');
+}
