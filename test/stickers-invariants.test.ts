@@ -37,14 +37,17 @@ async function ledgerTruth(customerId: string, campaign = campaignId): Promise<{
   const rows = await db()
     .selectFrom('sticker_ledger as l')
     .innerJoin('campaigns as c', 'c.id', 'l.campaign_id')
-    .select(['l.amount', 'l.available_at', 'c.burn_at'])
+    .select(['l.amount', 'l.available_at', 'l.recorded_at', 'c.burn_at'])
     .where('l.customer_id', '=', customerId)
     .where('l.campaign_id', '=', campaign)
     .execute();
   const now = clock.now();
   return {
     total: rows.reduce((sum, row) => sum + row.amount, 0),
-    available: rows.filter((row) => Math.min(row.available_at.getTime(), row.burn_at.getTime()) <= now.getTime()).reduce((sum, row) => sum + row.amount, 0),
+    // Released (or burned) by now; a debit effective when written counts at once.
+    available: rows
+      .filter((row) => Math.min(row.available_at.getTime(), row.burn_at.getTime()) <= now.getTime() || (row.amount < 0 && row.available_at <= row.recorded_at))
+      .reduce((sum, row) => sum + row.amount, 0),
   };
 }
 
@@ -181,5 +184,25 @@ describe('sticker invariants', () => {
     expect(truth).toEqual({ available: 0, total: 5 + 12 * 2 - 5 });
     const accruals = await db().selectFrom('sticker_ledger').select('id').where('customer_id', '=', customerId).where('kind', '=', 'accrual').execute();
     expect(accruals).toHaveLength(13);
+  });
+
+  it('a spend by a writer whose clock runs ahead still counts for a writer whose clock is behind (two processes, one customer)', async () => {
+    const card = `SKEW-${randomUUID().slice(0, 8)}`;
+    const seed = await recordPurchase(system.baseUrl, issuer.key, purchaseBody(clock.now(), { customer: { cardNumber: card }, totalMinor: 150_000, lines: [{ sku: 'S', quantity: 1, amountMinor: 150_000 }] }));
+    const customerId = seed.body.customerId as string;
+    clock.advanceDays(15);
+    const { available } = await ledgerTruth(customerId);
+    expect(available).toBeGreaterThan(2);
+    const behind = clock.now();
+    const ahead = new Date(behind.getTime() + 2_000);
+    const spend = (now: Date, stickers: number) =>
+      db()
+        .transaction()
+        .execute((trx) => spendStickers(trx, { customer: { id: customerId }, campaignId, stickers, reference: 'skew', now }));
+    // The process whose clock is ahead commits first; the one behind read its clock
+    // before that commit and reaches the customer row after it.
+    await spend(ahead, available - 1);
+    await expect(spend(behind, 2)).rejects.toMatchObject({ code: 'INSUFFICIENT_STICKERS', details: { available: 1, required: 2 } });
+    expect(await ledgerTruth(customerId)).toEqual({ available: 1, total: 1 });
   });
 });

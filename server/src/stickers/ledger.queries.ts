@@ -20,10 +20,19 @@ export interface CampaignBalanceRow {
 }
 
 /**
- * A customer's balance per campaign, straight from the ledger. An amount counts as
- * available once its available_at has passed, or once the campaign's burn date has
- * (stickers still on hold at the burn date burn with the rest).
+ * Whether a ledger row (alias l, campaign c) counts as available at `now`: once its
+ * available_at has passed, or once the campaign's burn date has (stickers still on
+ * hold at the burn date burn with the rest). A debit that took effect when it was
+ * written (available_at <= recorded_at: a spend, a correction, a reversal of
+ * available stickers, a burn) counts at once, whatever `now` says: a writer that read
+ * its clock before another process's spend committed, then waited for the customer
+ * lock, must still see that spend, or two processes could spend the same stickers.
  */
+function countsAsAvailable(now: Date) {
+  return sql<boolean>`(least(l.available_at, c.burn_at) <= ${now} or (l.amount < 0 and l.available_at <= l.recorded_at))`;
+}
+
+/** A customer's balance per campaign, straight from the ledger (see countsAsAvailable). */
 export async function balancesByCampaign(db: TenantDb, customerId: string, now: Date): Promise<CampaignBalanceRow[]> {
   const rows = await db
     .selectFrom('sticker_ledger as l')
@@ -34,7 +43,7 @@ export async function balancesByCampaign(db: TenantDb, customerId: string, now: 
       'c.starts_at',
       'c.ends_at',
       'c.burn_at',
-      sql<string>`coalesce(sum(l.amount) filter (where least(l.available_at, c.burn_at) <= ${now}), 0)`.as('available'),
+      sql<string>`coalesce(sum(l.amount) filter (where ${countsAsAvailable(now)}), 0)`.as('available'),
       sql<string>`sum(l.amount)`.as('total'),
     ])
     .where('l.customer_id', '=', customerId)
@@ -51,7 +60,7 @@ export async function pendingReleases(db: TenantDb, customerId: string, now: Dat
     .innerJoin('campaigns as c', 'c.id', 'l.campaign_id')
     .select(['l.campaign_id', 'l.available_at', sql<string>`sum(l.amount)`.as('amount')])
     .where('l.customer_id', '=', customerId)
-    .where(sql<boolean>`least(l.available_at, c.burn_at) > ${now}`)
+    .where(sql<boolean>`not ${countsAsAvailable(now)}`)
     .groupBy(['l.campaign_id', 'l.available_at'])
     .having(sql`sum(l.amount)`, '<>', 0)
     .orderBy('l.available_at')
