@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proceduresOf } from '../server/src/http/openapi.ts';
 import { appRouter } from '../server/src/trpc/app-router.ts';
 import type { ProcedureMeta } from '../server/src/trpc/trpc.ts';
-import { keyFor, operatorKey, tenantWithKey, type TenantWithKey } from './support/factories.ts';
+import { operatorKey } from './support/factories.ts';
 import { request, trpcCall, type ApiResponse } from './support/http-client.ts';
-import { campaignBody, createCampaign, isoAfter, purchaseBody, recordPurchase } from './support/issuer.ts';
-import { createOffer, exportCodes, offerBody, rejectReport, startImportWorkers, uploadCsv, waitForBatch } from './support/partner.ts';
+import { campaignBody, isoAfter, purchaseBody } from './support/issuer.ts';
+import { buildIsolationWorld, type World } from './support/isolation-world.ts';
+import { exportCodes, offerBody, rejectReport, uploadCsv } from './support/partner.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
 
 /**
@@ -14,32 +15,35 @@ import { startTestSystem, type TestSystem } from './support/test-system.ts';
  * otherwise), so each new route lands with its cross-tenant probes.
  *
  * A probe is a call made with tenant A's admin key that names or could reach tenant B's
- * data. It must be refused (403/404) or answer with A's own data only.
+ * data. It must be refused (403/404) or answer with A's own data only. The world
+ * (support/isolation-world.ts) gives B issuer, partner and exchange data, a counterparty
+ * C with an agreement in force and two live proposals, and gives A its own exchange data
+ * against its own partner D, so probes reach the "is it mine" checks behind each route.
  */
-interface World {
-  a: TenantWithKey;
-  b: TenantWithKey;
-  bExtraKeyId: string;
-  /** B's issuer data: a campaign, two customers (by card), a receipt each, the key B used. */
-  bCampaignId: string;
-  bCustomerId: string;
-  bCards: [string, string];
-  bReceipts: [string, string];
-  bIdempotencyKey: string;
-  /** B's partner data: an offer, an imported batch and one of its codes. */
-  bOfferId: string;
-  bBatchId: string;
-  bCode: string;
-}
-
 type Face = 'REST' | 'tRPC';
 
 type Probe = { headers?: Record<string, string> } & (
-  | { input: unknown; refusedWith: { status: 400 | 403 | 404; code: string } }
+  | { input: unknown; refusedWith: { status: 400 | 403 | 404 | 422; code: string } }
   | { input: unknown; answersWithOwnDataOnly: true }
+  /**
+   * Public by design (a JWKS): answers 200 with public verifying keys only, listing the
+   * markers in `publicByDesign` (B's own public key ids); every other marker of B must
+   * stay out.
+   */
+  | { input: unknown; answersWithPublicKeysOnly: true; publicByDesign: string[] }
 );
 
 const notFound = (code: string) => ({ status: 404 as const, code });
+
+/** Terms of an agreement proposal; the caller names the other side and the offers. */
+const proposal = (sideAndOffers: { partner?: string; issuer?: string; offerIds: string[] }) => ({
+  name: 'Probe terms',
+  model: { type: 'issuer_pays_per_issued', amountMinor: 1_000 },
+  currency: 'RUB',
+  ...sideAndOffers,
+});
+/** What a public JWK may hold: an Ed25519 public key and its labels, never the private part (`d`). */
+const PUBLIC_JWK_FIELDS = ['alg', 'crv', 'kid', 'kty', 'use', 'x'];
 
 const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
   // public / any key
@@ -130,6 +134,125 @@ const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
   'codeBatches.void': (w) => [{ input: { batchId: w.bBatchId, reason: 'probe' }, refusedWith: notFound('BATCH_NOT_FOUND') }],
   'codes.list': (w) => [{ input: { offerId: w.bOfferId }, refusedWith: notFound('OFFER_NOT_FOUND') }],
   'codes.find': (w) => [{ input: { code: w.bCode }, refusedWith: notFound('CODE_NOT_FOUND') }],
+  // agreements (coalition schema; a tenant sees those it is a party to). Proposing TO B is
+  // the feature itself (it adds to B's agreements and audit trail): no probe proposes to B
+  // with offers that exist. Offers are looked up in the named partner's schema only, so
+  // B's offer ids named for any other partner (or for A itself) do not exist.
+  'agreements.propose': (w) => [
+    { input: proposal({ partner: w.d.tenant.slug, offerIds: [w.dOfferId] }), answersWithOwnDataOnly: true },
+    { input: proposal({ partner: w.c.tenant.slug, offerIds: [w.bOfferId] }), refusedWith: notFound('OFFER_NOT_FOUND') },
+    { input: proposal({ partner: w.c.tenant.slug, offerIds: [w.cOfferId, w.bOfferId] }), refusedWith: notFound('OFFER_NOT_FOUND') },
+    { input: proposal({ issuer: w.c.tenant.slug, offerIds: [w.bOfferId] }), refusedWith: notFound('OFFER_NOT_FOUND') },
+    // To B with an offer B does not have: refused before anything is written to B.
+    { input: proposal({ partner: w.b.tenant.slug, offerIds: ['off_000000000000'] }), refusedWith: notFound('OFFER_NOT_FOUND') },
+  ],
+  'agreements.list': (w) => [
+    { input: undefined, answersWithOwnDataOnly: true },
+    { input: { counterparty: w.b.tenant.slug }, answersWithOwnDataOnly: true },
+    { input: { counterparty: w.c.tenant.slug, status: 'active' }, answersWithOwnDataOnly: true },
+    { input: { side: 'partner', status: 'proposed' }, answersWithOwnDataOnly: true },
+  ],
+  'agreements.get': (w) => [
+    { input: { agreementId: w.bAgreementId }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bIncomingProposalId }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bOutgoingProposalId }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.aAgreementId }, answersWithOwnDataOnly: true },
+  ],
+  'agreements.accept': (w) => [
+    { input: { agreementId: w.bIncomingProposalId }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bOutgoingProposalId }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+  ],
+  'agreements.decline': (w) => [
+    { input: { agreementId: w.bIncomingProposalId, reason: 'probe' }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bOutgoingProposalId, reason: 'probe' }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+  ],
+  'agreements.withdraw': (w) => [
+    { input: { agreementId: w.bOutgoingProposalId, reason: 'probe' }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bIncomingProposalId, reason: 'probe' }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+  ],
+  'agreements.setStatus': (w) => [
+    { input: { agreementId: w.bAgreementId, status: 'suspended', reason: 'probe' }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bAgreementId, status: 'ended' }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bIncomingProposalId, status: 'ended' }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+  ],
+  'operator.agreements.create': (w) => [
+    { input: { ...proposal({ offerIds: [w.bOfferId] }), issuer: w.a.tenant.slug, partner: w.b.tenant.slug }, refusedWith: { status: 403, code: 'FORBIDDEN' } },
+  ],
+  'operator.agreements.list': (w) => [
+    { input: undefined, refusedWith: { status: 403, code: 'FORBIDDEN' } },
+    { input: { tenant: w.b.tenant.slug }, refusedWith: { status: 403, code: 'FORBIDDEN' } },
+  ],
+  'operator.agreements.setStatus': (w) => [{ input: { agreementId: w.bAgreementId, status: 'ended' }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
+  // rewards (issuer's tenant schema): only under an agreement where A is the issuer, paid
+  // with A's own campaign, for an offer that agreement covers.
+  'rewards.create': (w) => {
+    const reward = (fields: Record<string, unknown>) => ({ title: 'Probe reward', stickerCost: 10, agreementId: w.aAgreementId, offerId: w.dOfferId, campaignId: w.aCampaignId, ...fields });
+    return [
+      { input: reward({}), answersWithOwnDataOnly: true },
+      { input: reward({ agreementId: w.bAgreementId, offerId: w.cOfferId }), refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+      { input: reward({ agreementId: w.bAgreementId, offerId: w.cOfferId, campaignId: w.bCampaignId }), refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+      { input: reward({ agreementId: w.bOutgoingProposalId, offerId: w.cOfferId }), refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+      { input: reward({ agreementId: w.bIncomingProposalId, offerId: w.bOfferId }), refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+      { input: reward({ campaignId: w.bCampaignId }), refusedWith: notFound('CAMPAIGN_NOT_FOUND') },
+      { input: reward({ offerId: w.bOfferId }), refusedWith: { status: 422, code: 'OFFER_NOT_IN_AGREEMENT' } },
+    ];
+  },
+  'rewards.list': () => [
+    { input: undefined, answersWithOwnDataOnly: true },
+    { input: { status: 'active' }, answersWithOwnDataOnly: true },
+  ],
+  'rewards.get': (w) => [
+    { input: { rewardId: w.bRewardId }, refusedWith: notFound('REWARD_NOT_FOUND') },
+    { input: { rewardId: w.aRewardId }, answersWithOwnDataOnly: true },
+  ],
+  'rewards.update': (w) => [{ input: { rewardId: w.bRewardId, title: 'hijacked', stickerCost: 1 }, refusedWith: notFound('REWARD_NOT_FOUND') }],
+  'rewards.setStatus': (w) => [
+    { input: { rewardId: w.bRewardId, status: 'paused' }, refusedWith: notFound('REWARD_NOT_FOUND') },
+    { input: { rewardId: w.bRewardId, status: 'archived' }, refusedWith: notFound('REWARD_NOT_FOUND') },
+  ],
+  catalog: (w) => [
+    { input: undefined, answersWithOwnDataOnly: true },
+    { input: { customerId: w.aCustomerId }, answersWithOwnDataOnly: true },
+    { input: { customerId: w.bExchangeCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') },
+    { input: { customerId: w.bCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') },
+  ],
+  // The exchange: B's reward and B's customers are not found by A, however named; B's
+  // Idempotency-Key with B's exact body must not replay B's answer (B's code and token).
+  exchange: (w, face) => {
+    const key = (name: string) => ({ 'idempotency-key': `probe-${name}-${face}` });
+    return [
+      { input: { customer: { customerId: w.aCustomerId }, rewardId: w.aRewardId }, headers: key('own'), answersWithOwnDataOnly: true },
+      { input: { customer: { customerId: w.aCustomerId }, rewardId: w.bRewardId }, headers: key('b-reward'), refusedWith: notFound('REWARD_NOT_FOUND') },
+      { input: { customer: { customerId: w.bExchangeCustomerId }, rewardId: w.aRewardId }, headers: key('b-customer'), refusedWith: notFound('CUSTOMER_NOT_FOUND') },
+      { input: { customer: { cardNumber: w.bCards[1] }, rewardId: w.aRewardId }, headers: key('b-card'), refusedWith: notFound('CUSTOMER_NOT_FOUND') },
+      { input: { customer: { customerId: w.bExchangeCustomerId }, rewardId: w.bRewardId }, headers: key('b-both'), refusedWith: notFound('REWARD_NOT_FOUND') },
+      { input: w.bExchangeBody, headers: { 'idempotency-key': w.bExchangeKey }, refusedWith: notFound('REWARD_NOT_FOUND') },
+    ];
+  },
+  // vouchers (coalition schema, by issuer) and the issuer's signing keys
+  'vouchers.listForCustomer': (w) => [
+    { input: { customerId: w.bExchangeCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') },
+    { input: { customerId: w.bCustomerId }, refusedWith: notFound('CUSTOMER_NOT_FOUND') },
+    { input: { customerId: w.aCustomerId }, answersWithOwnDataOnly: true },
+    // B's voucher as the page cursor of A's own customer: a position in B's list is not A's.
+    { input: { customerId: w.aCustomerId, cursor: w.bVoucher.id }, answersWithOwnDataOnly: true },
+  ],
+  'vouchers.get': (w) => [
+    { input: { voucherId: w.bVoucher.id }, refusedWith: notFound('VOUCHER_NOT_FOUND') },
+    { input: { voucherId: w.aVoucherId }, answersWithOwnDataOnly: true },
+  ],
+  'vouchers.cancel': (w) => [{ input: { voucherId: w.bVoucher.id, reason: 'probe' }, refusedWith: notFound('VOUCHER_NOT_FOUND') }],
+  'signingKeys.list': () => [{ input: undefined, answersWithOwnDataOnly: true }],
+  // activateInHours 0: no key left pending, so the second face can rotate again.
+  'signingKeys.rotate': () => [{ input: { activateInHours: 0 }, answersWithOwnDataOnly: true }],
+  'signingKeys.revoke': (w) => [{ input: { kid: w.bKid, reason: 'probe' }, refusedWith: notFound('SIGNING_KEY_NOT_FOUND') }],
+  // Public by design: any caller (a partner verifying vouchers offline) reads any issuer's
+  // verifying keys. "A's own data only" cannot hold for B's key set; what must hold is that
+  // it is public keys only (no private `d`), so B's kid is the one marker it may show.
+  jwks: (w) => [
+    { input: { issuerSlug: w.b.tenant.slug }, answersWithPublicKeysOnly: true, publicByDesign: [w.bKid] },
+    { input: { issuerSlug: w.a.tenant.slug }, answersWithOwnDataOnly: true },
+  ],
 };
 
 let system: TestSystem;
@@ -138,22 +261,7 @@ let operator: string;
 
 beforeAll(async () => {
   system = await startTestSystem();
-  const a = await tenantWithKey(system.services, { scopes: ['admin'] });
-  const b = await tenantWithKey(system.services, { scopes: ['admin'] });
-  const bExtra = await keyFor(system.services, b.tenant.slug, ['codes:redeem']);
-  const now = new Date();
-  const campaign = await createCampaign(system.baseUrl, b.key, campaignBody(now));
-  const bCards: [string, string] = ['B-CARD-0001', 'B-CARD-0002'];
-  const bReceipts: [string, string] = ['B-R-1', 'B-R-2'];
-  const bIdempotencyKey = 'b-purchase-key-1';
-  const first = await recordPurchase(system.baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[0], customer: { cardNumber: bCards[0] } }), bIdempotencyKey);
-  await recordPurchase(system.baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[1], customer: { cardNumber: bCards[1] } }));
-  const bOffer = await createOffer(system.baseUrl, b.key);
-  const bCode = 'B-SECRET-CODE-0001';
-  const workers = await startImportWorkers(system.services);
-  const bBatch = await waitForBatch(system.baseUrl, b.key, (await uploadCsv(system.baseUrl, b.key, bOffer.id, `${bCode}\nB-SECRET-CODE-0002\n`)).body.id);
-  await workers.close();
-  world = { a, b, bExtraKeyId: bExtra.apiKey.id, bCampaignId: campaign.id, bCustomerId: first.body.customerId, bCards, bReceipts, bIdempotencyKey, bOfferId: bOffer.id, bBatchId: bBatch.id, bCode };
+  world = await buildIsolationWorld(system);
   operator = await operatorKey(system.services);
 });
 afterAll(() => system.stop());
@@ -177,7 +285,28 @@ function restCall(path: string, input: unknown, key: string, headers: Record<str
 }
 
 function tenantBMarkers(): string[] {
-  return [world.b.tenant.slug, world.b.keyId, world.bExtraKeyId, world.bCampaignId, world.bCustomerId, world.bOfferId, world.bBatchId, world.bCode];
+  return [
+    world.b.tenant.slug,
+    world.b.keyId,
+    world.bExtraKeyId,
+    world.bCampaignId,
+    world.bCustomerId,
+    world.bOfferId,
+    world.bBatchId,
+    world.bCode,
+    // B's exchange data; C's slug and offer only ever reach A through B's agreements.
+    world.bAgreementId,
+    world.bIncomingProposalId,
+    world.bOutgoingProposalId,
+    world.bRewardId,
+    world.bExchangeCustomerId,
+    world.bVoucher.id,
+    world.bVoucher.code,
+    world.bVoucher.token,
+    world.bKid,
+    world.c.tenant.slug,
+    world.cOfferId,
+  ];
 }
 
 async function snapshotOfB() {
@@ -200,6 +329,23 @@ async function snapshotOfB() {
     offers: await get('/api/v1/offers'),
     batch: await get(`/api/v1/code-batches/${world.bBatchId}`),
     pool: await get(`/api/v1/offers/${world.bOfferId}/pool`),
+    // exchange: agreements (both proposals still awaiting an answer), rewards, the catalog,
+    // the exchanging customer's stickers and vouchers, the voucher, the signing keys
+    agreements: await get('/api/v1/agreements'),
+    agreement: await get(`/api/v1/agreements/${world.bAgreementId}`),
+    incomingProposal: await get(`/api/v1/agreements/${world.bIncomingProposalId}`),
+    outgoingProposal: await get(`/api/v1/agreements/${world.bOutgoingProposalId}`),
+    rewards: await get('/api/v1/rewards'),
+    reward: await get(`/api/v1/rewards/${world.bRewardId}`),
+    catalog: await get(`/api/v1/catalog?customerId=${world.bExchangeCustomerId}`),
+    exchangeBalance: await get(`/api/v1/customers/${world.bExchangeCustomerId}/balance`),
+    exchangeHistory: await get(`/api/v1/customers/${world.bExchangeCustomerId}/history`),
+    vouchers: await get(`/api/v1/customers/${world.bExchangeCustomerId}/vouchers`),
+    voucher: await get(`/api/v1/vouchers/${world.bVoucher.id}`),
+    signingKeys: await get('/api/v1/signing-keys'),
+    jwks: (await request(system.baseUrl, 'GET', `/api/v1/issuers/${world.b.tenant.slug}/jwks`)).body,
+    // The pool behind B's voucher (C's): a cancel would return the code to it.
+    voucherPool: (await request(system.baseUrl, 'GET', `/api/v1/offers/${world.cOfferId}/pool`, { key: world.c.key })).body,
   };
 }
 
@@ -227,6 +373,18 @@ describe('tenant isolation matrix', () => {
             expect(res.status, label).toBe(probe.refusedWith.status);
             const errorBody = face === 'REST' ? res.body : res.body.error.data;
             expect(errorBody.code, label).toBe(probe.refusedWith.code);
+          } else if ('answersWithPublicKeysOnly' in probe) {
+            expect(res.status, label).toBe(200);
+            const data = face === 'REST' ? res.body : res.body.result.data;
+            const keys: Record<string, unknown>[] = data.keys;
+            expect(keys.map((key) => key.kid), label).toEqual(expect.arrayContaining(probe.publicByDesign));
+            for (const key of keys) {
+              expect(Object.keys(key).sort(), label).toEqual(PUBLIC_JWK_FIELDS);
+              expect(key, label).not.toHaveProperty('d');
+            }
+            const text = JSON.stringify(res.body);
+            expect(text, label).not.toMatch(/"d"\s*:|PRIVATE KEY|private/i);
+            for (const marker of tenantBMarkers().filter((m) => !probe.publicByDesign.includes(m))) expect(text, label).not.toContain(marker);
           } else {
             expect(res.status, label).toBe(200);
             const text = JSON.stringify(res.body);
@@ -253,6 +411,41 @@ describe('tenant isolation matrix', () => {
     expect(exported.status).toBe(404);
     expect(exported.text).not.toContain(world.bCode);
     expect(await snapshotOfB()).toEqual(before);
+  });
+
+  it("refuses A B's voucher over both faces and leaves the voucher, its code and its customer's stickers as they were", async () => {
+    const bView = async () => ({
+      voucher: (await request(system.baseUrl, 'GET', `/api/v1/vouchers/${world.bVoucher.id}`, { key: world.b.key })).body,
+      vouchers: (await request(system.baseUrl, 'GET', `/api/v1/customers/${world.bExchangeCustomerId}/vouchers`, { key: world.b.key })).body,
+      balance: (await request(system.baseUrl, 'GET', `/api/v1/customers/${world.bExchangeCustomerId}/balance`, { key: world.b.key })).body,
+      pool: (await request(system.baseUrl, 'GET', `/api/v1/offers/${world.cOfferId}/pool`, { key: world.c.key })).body,
+    });
+    const before = await bView();
+    expect(before.voucher).toMatchObject({ id: world.bVoucher.id, status: 'issued', code: world.bVoucher.code, token: world.bVoucher.token, cancellation: null });
+
+    const byId = { voucherId: world.bVoucher.id };
+    const attempts: [string, ApiResponse, string][] = [
+      ['REST get', await request(system.baseUrl, 'GET', `/api/v1/vouchers/${world.bVoucher.id}`, { key: world.a.key }), 'VOUCHER_NOT_FOUND'],
+      ['REST cancel', await request(system.baseUrl, 'POST', `/api/v1/vouchers/${world.bVoucher.id}/cancel`, { key: world.a.key, body: { reason: 'probe' } }), 'VOUCHER_NOT_FOUND'],
+      ['REST list', await request(system.baseUrl, 'GET', `/api/v1/customers/${world.bExchangeCustomerId}/vouchers`, { key: world.a.key }), 'CUSTOMER_NOT_FOUND'],
+      ['tRPC get', await trpcCall(system.baseUrl, 'query', 'vouchers.get', byId, world.a.key), 'VOUCHER_NOT_FOUND'],
+      ['tRPC cancel', await trpcCall(system.baseUrl, 'mutation', 'vouchers.cancel', { ...byId, reason: 'probe' }, world.a.key), 'VOUCHER_NOT_FOUND'],
+      ['tRPC list', await trpcCall(system.baseUrl, 'query', 'vouchers.listForCustomer', { customerId: world.bExchangeCustomerId }, world.a.key), 'CUSTOMER_NOT_FOUND'],
+    ];
+    for (const [label, res, code] of attempts) {
+      expect(res.status, label).toBe(404);
+      expect((label.startsWith('REST') ? res.body : res.body.error.data).code, label).toBe(code);
+      const text = JSON.stringify(res.body);
+      for (const secret of [world.bVoucher.code, world.bVoucher.token]) expect(text, label).not.toContain(secret);
+    }
+
+    const after = await bView();
+    expect(after).toEqual(before);
+    expect(after.voucher.status).toBe('issued');
+    expect(after.voucher.token).toBe(world.bVoucher.token);
+    expect(after.voucher.code).toBe(world.bVoucher.code);
+    const audit = await request(system.baseUrl, 'GET', '/api/v1/audit-events?limit=500', { key: world.b.key });
+    expect(audit.body.events.map((event: { action: string }) => event.action)).not.toContain('voucher.cancelled');
   });
 
   it('a key tenant A creates belongs to A', async () => {

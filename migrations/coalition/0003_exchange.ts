@@ -64,6 +64,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('signing_keys')
     .addColumn('kid', 'text', (col) => col.primaryKey())
+    // Creation order: of two keys activating at the same moment, the later one signs.
+    .addColumn('seq', 'bigserial', (col) => col.notNull().unique())
     .addColumn('tenant_id', 'uuid', (col) => col.notNull().references('tenants.id'))
     .addColumn('algorithm', 'text', (col) => col.notNull())
     .addColumn('public_jwk', 'jsonb', (col) => col.notNull())

@@ -15,12 +15,17 @@ export type TenantDb = Kysely<TenantTables>;
 
 // Postgres bigint (int8) arrives as a string by default; counts and ids we read stay
 // strings, money columns (later) are read through explicit casts.
+const DATE_OID = 1082;
+
 export function createDatabase(options: { url: string; poolMax: number; applicationName?: string }): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
     application_name: options.applicationName ?? 'coalition-exchange',
     connectionTimeoutMillis: 10_000,
+    // A calendar date (settlement periods, cap months) stays the text "2026-11-01": as a
+    // JS Date it would become midnight in the server's own time zone.
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === DATE_OID ? (value: string) => value : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
   });
   // An idle client that errors (server restart) must not crash the process; the pool
   // drops it and the next checkout reconnects.

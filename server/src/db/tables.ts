@@ -82,6 +82,7 @@ export interface AgreementUsageTable {
 
 export interface SigningKeysTable {
   kid: string;
+  seq: Generated<string>;
   tenant_id: string;
   algorithm: 'EdDSA';
   public_jwk: Json<Record<string, string>>;

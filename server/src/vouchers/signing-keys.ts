@@ -114,13 +114,20 @@ async function insertSigningKey(db: CoalitionDb, secrets: Secrets, tenantId: str
     .executeTakeFirstOrThrow();
 }
 
-async function liveKeys(db: CoalitionDb, tenantId: string): Promise<SigningKeyRow[]> {
-  return db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).where('revoked_at', 'is', null).orderBy('activates_at', 'desc').orderBy('kid').execute();
+/** Every key of the issuer, newest activation first (creation order breaks a tie). */
+async function keysOf(db: CoalitionDb, tenantId: string): Promise<SigningKeyRow[]> {
+  return db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('activates_at', 'desc').orderBy('seq', 'desc').execute();
 }
 
-/** The key that signs at `now`: the latest activated one not revoked. */
+/**
+ * The key that signs at `now`: the latest key to have activated, unless it is revoked.
+ * A key superseded by a later one never signs again, even if that later key is
+ * revoked (then there is no signing key until a pending key takes over or a new one
+ * is made).
+ */
 function currentOf(rows: readonly SigningKeyRow[], now: Date): SigningKeyRow | undefined {
-  return rows.find((row) => row.activates_at <= now);
+  const latest = rows.find((row) => row.activates_at <= now);
+  return latest && !latest.revoked_at ? latest : undefined;
 }
 
 /**
@@ -129,15 +136,17 @@ function currentOf(rows: readonly SigningKeyRow[], now: Date): SigningKeyRow | u
  * once, or a new key is made. Creation is serialised per issuer by an advisory lock.
  */
 export async function signingKeyFor(db: Database, secrets: Secrets, tenantId: string, now: Date): Promise<ActiveSigningKey> {
-  const current = currentOf(await liveKeys(coalitionDb(db), tenantId), now);
+  const current = currentOf(await keysOf(coalitionDb(db), tenantId), now);
   if (current) return { kid: current.kid, privateKey: openPrivateKey(secrets, current) };
   const row = await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${KEY_CREATION_LOCK}, hashtext(${tenantId}))`.execute(trx);
     const coalition = coalitionDb(trx);
-    const rows = await liveKeys(coalition, tenantId);
+    const rows = await keysOf(coalition, tenantId);
     const again = currentOf(rows, now);
     if (again) return again;
-    const pending = rows.at(-1);
+    // The earliest published key waiting to activate takes over now; its seq is newer
+    // than any revoked key's, so it wins a tie on activates_at.
+    const pending = rows.filter((row) => !row.revoked_at && row.activates_at > now).at(-1);
     if (pending) return coalition.updateTable('signing_keys').set({ activates_at: now }).where('kid', '=', pending.kid).returningAll().executeTakeFirstOrThrow();
     return insertSigningKey(coalition, secrets, tenantId, { activatesAt: now, actor: 'system', now });
   });
@@ -157,11 +166,9 @@ async function hasUnexpiredVouchers(db: CoalitionDb, kid: string, now: Date): Pr
   return row !== undefined;
 }
 
+/** `rows`: every key of one issuer, as keysOf returns them (the states depend on each other). */
 async function viewsOf(db: CoalitionDb, rows: readonly SigningKeyRow[], now: Date): Promise<SigningKeyView[]> {
-  const current = currentOf(
-    rows.filter((row) => !row.revoked_at),
-    now,
-  );
+  const current = currentOf(rows, now);
   const views: SigningKeyView[] = [];
   for (const row of rows) {
     let state: SigningKeyView['state'];
@@ -186,8 +193,7 @@ async function viewsOf(db: CoalitionDb, rows: readonly SigningKeyRow[], now: Dat
 
 export async function listSigningKeys(db: Database, tenantId: string, now: Date): Promise<SigningKeyView[]> {
   const coalition = coalitionDb(db);
-  const rows = await coalition.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('activates_at', 'desc').orderBy('kid').execute();
-  return viewsOf(coalition, rows, now);
+  return viewsOf(coalition, await keysOf(coalition, tenantId), now);
 }
 
 /**
@@ -218,7 +224,7 @@ export async function rotateSigningKey(context: SigningKeyContext, rawInput: z.i
   return context.db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${KEY_CREATION_LOCK}, hashtext(${context.tenant.id}))`.execute(trx);
     const coalition = coalitionDb(trx);
-    const pending = (await liveKeys(coalition, context.tenant.id)).find((row) => row.activates_at > context.now);
+    const pending = (await keysOf(coalition, context.tenant.id)).find((row) => !row.revoked_at && row.activates_at > context.now);
     if (pending) {
       throw new AppError('SIGNING_KEY_ROTATION_PENDING', `Key ${pending.kid} is already published and takes over at ${pending.activates_at.toISOString()}.`, {
         kid: pending.kid,
@@ -237,8 +243,12 @@ export async function rotateSigningKey(context: SigningKeyContext, rawInput: z.i
       subjectId: row.kid,
       details: { activatesAt: row.activates_at.toISOString() },
     });
-    return (await viewsOf(coalition, [row], context.now))[0]!;
+    return viewOfKey(coalition, context.tenant.id, row.kid, context.now);
   });
+}
+
+async function viewOfKey(db: CoalitionDb, tenantId: string, kid: string, now: Date): Promise<SigningKeyView> {
+  return (await viewsOf(db, await keysOf(db, tenantId), now)).find((view) => view.kid === kid)!;
 }
 
 /**
@@ -253,13 +263,8 @@ export async function revokeSigningKey(context: SigningKeyContext, kid: string, 
     const row = await coalition.selectFrom('signing_keys').selectAll().where('kid', '=', kid).where('tenant_id', '=', context.tenant.id).forUpdate().executeTakeFirst();
     if (!row) throw new AppError('SIGNING_KEY_NOT_FOUND', `No signing key ${kid} belongs to ${context.tenant.slug}.`, { kid });
     if (row.revoked_at) throw new AppError('SIGNING_KEY_ALREADY_REVOKED', `Key ${kid} was revoked at ${row.revoked_at.toISOString()}.`, { kid, revokedAt: row.revoked_at.toISOString() });
-    const revoked = await coalition
-      .updateTable('signing_keys')
-      .set({ revoked_at: context.now, revoked_by: context.actor, revoke_reason: input.reason })
-      .where('kid', '=', kid)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    await coalition.updateTable('signing_keys').set({ revoked_at: context.now, revoked_by: context.actor, revoke_reason: input.reason }).where('kid', '=', kid).execute();
     await insertAuditEvent(tenantDb(trx, context.tenant.schema), { actor: context.actor, action: 'signing_key.revoked', subjectType: 'signing_key', subjectId: kid, details: { reason: input.reason } });
-    return (await viewsOf(coalition, [revoked], context.now))[0]!;
+    return viewOfKey(coalition, context.tenant.id, kid, context.now);
   });
 }

@@ -1,0 +1,168 @@
+import { tenantDb } from '../../server/src/db/database.ts';
+import { tenantSchemaName } from '../../server/src/db/schema-names.ts';
+import { ManualClock } from '../../server/src/system/clock.ts';
+import { activeAgreement, codeList, createReward, customersWithStickers, exchange, offerWithCodes, type ExchangeWorld } from './exchange.ts';
+import { keyFor, tenantWithKey, uniqueSlug, type TenantWithKey } from './factories.ts';
+import { request } from './http-client.ts';
+import { campaignBody, createCampaign, purchaseBody, recordPurchase } from './issuer.ts';
+import { createOffer, startImportWorkers, uploadCsv, waitForBatch } from './partner.ts';
+import type { TestSystem } from './test-system.ts';
+
+/**
+ * What the tenant isolation matrix probes: tenant B's data (A's target), the tenants B
+ * deals with, and A's own exchange data (so A's probes can reach the checks behind
+ * "is this reward / customer / agreement mine", and so positive probes prove the
+ * routes work at all for A).
+ */
+export interface World {
+  a: TenantWithKey;
+  b: TenantWithKey;
+  bExtraKeyId: string;
+  /** B's issuer data: a campaign, two customers (by card), a receipt each, the key B used. */
+  bCampaignId: string;
+  bCustomerId: string;
+  bCards: [string, string];
+  bReceipts: [string, string];
+  bIdempotencyKey: string;
+  /** B's partner data: an offer, an imported batch and one of its codes. */
+  bOfferId: string;
+  bBatchId: string;
+  bCode: string;
+
+  /** B's counterparty (both roles): partner of B's agreement in force, issuer of a proposal to B. */
+  c: TenantWithKey;
+  /** C's offer (with codes) that B's agreement covers and B's reward lists. */
+  cOfferId: string;
+  /** B (issuer) × C (partner), active: C proposed, B accepted. */
+  bAgreementId: string;
+  /** C (issuer) proposed to B (partner) over B's offer; awaits B's answer. */
+  bIncomingProposalId: string;
+  /** B (issuer) proposed to C (partner) over C's offer; awaits C's answer. */
+  bOutgoingProposalId: string;
+  /** B's reward under bAgreementId, paid with bCampaignId stickers. */
+  bRewardId: string;
+  /** B's customer holding stickers and one exchanged voucher. */
+  bExchangeCustomerId: string;
+  /** The exchange B made: its Idempotency-Key and body (replaying it would hand out the voucher's code). */
+  bExchangeKey: string;
+  bExchangeBody: { customer: { customerId: string }; rewardId: string };
+  /** B's voucher as the exchange answered it: the plain code and the signed token are B's secrets. */
+  bVoucher: { id: string; code: string; token: string };
+  /** B's voucher signing key. */
+  bKid: string;
+
+  /** A's own partner: A's own agreement, reward, customer and voucher run against D's offer. */
+  d: TenantWithKey;
+  dOfferId: string;
+  aCampaignId: string;
+  aAgreementId: string;
+  aRewardId: string;
+  aCustomerId: string;
+  aVoucherId: string;
+}
+
+/** An ExchangeWorld view of an issuer/partner pair on the shared test system, for the support/exchange.ts helpers. */
+function pairOf(system: TestSystem, issuer: TenantWithKey, partner: TenantWithKey, campaignId: string, workers: ExchangeWorld['workers']): ExchangeWorld {
+  return {
+    system,
+    // Only stamps the seeded stickers' available_at: now (this file runs on the real clock).
+    clock: new ManualClock(new Date()),
+    workers,
+    issuer,
+    partner,
+    campaignId,
+    issuerDb: () => tenantDb(system.services.db, tenantSchemaName(issuer.tenant.slug)),
+    partnerDb: () => tenantDb(system.services.db, tenantSchemaName(partner.tenant.slug)),
+    stop: async () => {},
+  };
+}
+
+function ok(res: { status: number; body: any }, what: string): any {
+  if (res.status !== 200) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export async function buildIsolationWorld(system: TestSystem): Promise<World> {
+  const { baseUrl } = system;
+  const a = await tenantWithKey(system.services, { scopes: ['admin'] });
+  const b = await tenantWithKey(system.services, { scopes: ['admin'] });
+  const c = await tenantWithKey(system.services, { slug: uniqueSlug('counterparty'), scopes: ['admin'] });
+  const d = await tenantWithKey(system.services, { slug: uniqueSlug('own-partner'), roles: ['partner'], scopes: ['admin'] });
+  const bExtra = await keyFor(system.services, b.tenant.slug, ['codes:redeem']);
+  const now = new Date();
+
+  // B as an issuer: a campaign, two customers with a purchase each.
+  const campaign = await createCampaign(baseUrl, b.key, campaignBody(now));
+  const bCards: [string, string] = ['B-CARD-0001', 'B-CARD-0002'];
+  const bReceipts: [string, string] = ['B-R-1', 'B-R-2'];
+  const bIdempotencyKey = 'b-purchase-key-1';
+  const first = await recordPurchase(baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[0], customer: { cardNumber: bCards[0] } }), bIdempotencyKey);
+  await recordPurchase(baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[1], customer: { cardNumber: bCards[1] } }));
+
+  const workers = await startImportWorkers(system.services);
+  try {
+    // B as a partner: an offer with an imported batch.
+    const bOffer = await createOffer(baseUrl, b.key);
+    const bCode = 'B-SECRET-CODE-0001';
+    const bBatch = await waitForBatch(baseUrl, b.key, (await uploadCsv(baseUrl, b.key, bOffer.id, `${bCode}\nB-SECRET-CODE-0002\n`)).body.id);
+
+    // B's exchange: C's offer, the B×C agreement, B's reward, a customer with stickers, one voucher.
+    const bc = pairOf(system, b, c, campaign.id, workers);
+    const cOffer = await offerWithCodes(bc, codeList('C-SECRET-VOUCHER-', 3));
+    const bAgreement = await activeAgreement(bc, [cOffer.id]);
+    const bReward = await createReward(bc, { agreementId: bAgreement.id, offerId: cOffer.id, title: 'B reward' });
+    const [bExchangeCustomerId] = await customersWithStickers(bc, 1, 50);
+    const bExchangeKey = 'b-exchange-key-1';
+    const bExchangeBody = { customer: { customerId: bExchangeCustomerId! }, rewardId: bReward.id as string };
+    const bVoucher = ok(await exchange(bc, bExchangeBody, bExchangeKey), 'B exchange');
+    const bKeys = ok(await request(baseUrl, 'GET', '/api/v1/signing-keys', { key: b.key }), 'B signing keys');
+
+    // Two live proposals between B and C, one each way.
+    const terms = { name: 'Pending terms', model: { type: 'issuer_pays_per_issued', amountMinor: 1_000 }, currency: 'RUB' };
+    const incoming = ok(await request(baseUrl, 'POST', '/api/v1/agreements', { key: c.key, body: { ...terms, partner: b.tenant.slug, offerIds: [bOffer.id] } }), 'C proposal to B');
+    const outgoing = ok(await request(baseUrl, 'POST', '/api/v1/agreements', { key: b.key, body: { ...terms, partner: c.tenant.slug, offerIds: [cOffer.id] } }), 'B proposal to C');
+
+    // A's own exchange data, against its own partner D.
+    const aCampaign = await createCampaign(baseUrl, a.key, campaignBody(now));
+    const ad = pairOf(system, a, d, aCampaign.id, workers);
+    const dOffer = await offerWithCodes(ad, codeList('D-CODE-', 10));
+    const aAgreement = await activeAgreement(ad, [dOffer.id]);
+    const aReward = await createReward(ad, { agreementId: aAgreement.id, offerId: dOffer.id, title: 'A reward' });
+    const [aCustomerId] = await customersWithStickers(ad, 1, 100);
+    const aVoucher = ok(await exchange(ad, { customer: { customerId: aCustomerId }, rewardId: aReward.id }), 'A exchange');
+
+    return {
+      a,
+      b,
+      bExtraKeyId: bExtra.apiKey.id,
+      bCampaignId: campaign.id,
+      bCustomerId: first.body.customerId,
+      bCards,
+      bReceipts,
+      bIdempotencyKey,
+      bOfferId: bOffer.id,
+      bBatchId: bBatch.id,
+      bCode,
+      c,
+      cOfferId: cOffer.id,
+      bAgreementId: bAgreement.id,
+      bIncomingProposalId: incoming.id,
+      bOutgoingProposalId: outgoing.id,
+      bRewardId: bReward.id,
+      bExchangeCustomerId: bExchangeCustomerId!,
+      bExchangeKey,
+      bExchangeBody,
+      bVoucher: { id: bVoucher.id, code: bVoucher.code, token: bVoucher.token },
+      bKid: bKeys.keys[0].kid,
+      d,
+      dOfferId: dOffer.id,
+      aCampaignId: aCampaign.id,
+      aAgreementId: aAgreement.id,
+      aRewardId: aReward.id,
+      aCustomerId: aCustomerId!,
+      aVoucherId: aVoucher.id,
+    };
+  } finally {
+    await workers.close();
+  }
+}
