@@ -72,10 +72,17 @@ export function base45ToBytes(text: string): Buffer {
   return Buffer.from(out);
 }
 
-/** What a partner's scanner does with a voucher QR code: strip the prefix, Base45-decode, inflate. */
+/**
+ * What a partner's scanner does with a voucher QR code, following the documented
+ * layout: strip the prefix, Base45-decode, inflate, split header, payload and
+ * signature at the first two NUL bytes, and base64url each part again.
+ */
 export function scanVoucherQr(text: string, prefix = 'CXV1:'): string {
   if (!text.startsWith(prefix)) throw new Error(`no ${prefix} prefix`);
-  return inflateRawSync(base45ToBytes(text.slice(prefix.length))).toString('utf8');
+  const bytes = inflateRawSync(base45ToBytes(text.slice(prefix.length)));
+  const first = bytes.indexOf(0);
+  const second = bytes.indexOf(0, first + 1);
+  return [bytes.subarray(0, first), bytes.subarray(first + 1, second), bytes.subarray(second + 1)].map((part) => Buffer.from(part).toString('base64url')).join('.');
 }
 
 /** Every property name anywhere in a JSON value. */

@@ -1,10 +1,16 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /**
- * The voucher in a form a QR code holds compactly: `CXV1:` followed by Base45
- * (RFC 9285) of the raw-deflated compact JWS. Base45 uses only QR's alphanumeric
- * characters (0-9, A-Z, space, $%*+-./:), which a QR code packs at 5.5 bits each
- * instead of 8, as the EU digital COVID certificates do.
+ * The voucher in a form a QR code holds compactly:
+ *
+ *   `CXV1:` + Base45( deflateRaw( header JSON ‖ 0x00 ‖ payload JSON ‖ 0x00 ‖ signature ) )
+ *
+ * The JWS parts are taken out of base64url first, so deflate sees (and shrinks) the
+ * JSON itself, and the signature travels as its 64 raw bytes. JSON never holds a raw
+ * 0x00 byte, so the first two NULs split the parts; the token is rebuilt exactly by
+ * base64url-encoding them again. Base45 (RFC 9285) uses only QR's alphanumeric
+ * characters (0-9, A-Z, space, $%*+-./:), packed at 5.5 bits each instead of 8 (as the
+ * EU digital COVID certificates do): about 40% fewer bits than the token in byte mode.
  */
 export const VOUCHER_QR_PREFIX = 'CXV1:';
 
@@ -47,12 +53,21 @@ export function base45Decode(text: string): Buffer {
   return Buffer.from(out);
 }
 
+const SEPARATOR = Buffer.from([0]);
+
 export function voucherQrText(token: string): string {
-  return VOUCHER_QR_PREFIX + base45Encode(deflateRawSync(Buffer.from(token, 'utf8'), { level: 9 }));
+  const [header, payload, signature] = token.split('.');
+  if (header === undefined || payload === undefined || signature === undefined) throw new Error('not a compact JWS');
+  const packed = Buffer.concat([Buffer.from(header, 'base64url'), SEPARATOR, Buffer.from(payload, 'base64url'), SEPARATOR, Buffer.from(signature, 'base64url')]);
+  return VOUCHER_QR_PREFIX + base45Encode(deflateRawSync(packed, { level: 9 }));
 }
 
 /** The compact JWS inside a scanned voucher QR text; throws on anything else. */
 export function tokenFromQrText(text: string): string {
   if (!text.startsWith(VOUCHER_QR_PREFIX)) throw new Error(`not a voucher QR text: it must start with ${VOUCHER_QR_PREFIX}`);
-  return inflateRawSync(base45Decode(text.slice(VOUCHER_QR_PREFIX.length))).toString('utf8');
+  const packed = inflateRawSync(base45Decode(text.slice(VOUCHER_QR_PREFIX.length)));
+  const first = packed.indexOf(0);
+  const second = first < 0 ? -1 : packed.indexOf(0, first + 1);
+  if (second < 0) throw new Error('not a voucher QR text: its parts are missing');
+  return [packed.subarray(0, first), packed.subarray(first + 1, second), packed.subarray(second + 1)].map((part) => part.toString('base64url')).join('.');
 }
