@@ -98,6 +98,8 @@ describe('agreements between an issuer and a partner', () => {
       [proposal([offer.id], { currency: 'RUBLES' }), 400, 'VALIDATION_FAILED'],
       [proposal([offer.id], { validFrom: '2026-12-01T00:00:00Z', validUntil: '2026-11-30T00:00:00Z' }), 400, 'VALIDATION_FAILED'],
       [proposal([offer.id], { monthlyCap: 0 }), 400, 'VALIDATION_FAILED'],
+      // A percentage of a RUB order cannot be owed in EUR.
+      [proposal([offer.id], { model: { type: 'partner_pays_percent_of_order', percent: 3 }, currency: 'EUR' }), 400, 'VALIDATION_FAILED'],
     ];
     for (const [body, status, code] of cases) {
       // The partner proposing as the partner; one case proposes as the issuer, which it is not.

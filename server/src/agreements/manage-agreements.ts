@@ -57,13 +57,22 @@ async function requireParty(db: CoalitionDb, slug: string, role: 'issuer' | 'par
   return { id: row.id, slug: row.slug, displayName: row.display_name, roles: row.roles, status: row.status, timezone: row.timezone };
 }
 
-/** The partner's offers named by the agreement must exist and not be closed. */
-async function checkOffers(db: Database, partner: TenantSummary, offerIds: readonly string[]): Promise<void> {
+/**
+ * The partner's offers named by the agreement must exist and not be closed; a
+ * percentage of the order value is paid in the orders' currency, so that model needs
+ * offers in the agreement's currency.
+ */
+async function checkOffers(db: Database, partner: TenantSummary, terms: Pick<Terms, 'offerIds' | 'model' | 'currency'>): Promise<void> {
+  const { offerIds } = terms;
   const offers = await describeOffers(tenantDb(db, tenantSchemaName(partner.slug)), offerIds);
   const missing = offerIds.filter((id) => !offers.has(id));
   if (missing.length) throw new AppError('OFFER_NOT_FOUND', `Partner ${partner.slug} has no offer ${missing.join(', ')}.`, { offerIds: missing });
   const closed = offerIds.filter((id) => offers.get(id)!.status === 'closed');
   if (closed.length) throw new AppError('OFFER_CLOSED', `Offer ${closed.join(', ')} of partner ${partner.slug} is closed.`, { offerIds: closed });
+  const otherCurrency = offerIds.filter((id) => offers.get(id)!.currency !== terms.currency);
+  if (terms.model.type === 'partner_pays_percent_of_order' && otherCurrency.length) {
+    throw validationError([{ path: ['currency'], message: `must be the currency of the offers (${offers.get(otherCurrency[0]!)!.currency}) when the partner pays a percentage of the order value` }]);
+  }
 }
 
 /**
@@ -120,7 +129,7 @@ export async function proposeAgreement(context: AgreementActor & { tenant: Tenan
   const me = (await tenantSummaries(coalition, [context.tenant.id])).get(context.tenant.id)!;
   const other = await requireParty(coalition, otherSlug, mySide === 'issuer' ? 'partner' : 'issuer');
   const parties = mySide === 'issuer' ? { issuer: me, partner: other } : { issuer: other, partner: me };
-  await checkOffers(context.db, parties.partner, input.offerIds);
+  await checkOffers(context.db, parties.partner, input);
   return context.db.transaction().execute(async (trx) => {
     const row = await insertAgreement(coalitionDb(trx), {
       id: newAgreementId(),
@@ -144,7 +153,7 @@ export async function createAgreement(context: Omit<AgreementActor, 'tenant'>, r
   if (input.issuer === input.partner) throw validationError([{ path: ['partner'], message: 'must be another tenant than the issuer' }]);
   const coalition = coalitionDb(context.db);
   const parties = { issuer: await requireParty(coalition, input.issuer, 'issuer'), partner: await requireParty(coalition, input.partner, 'partner') };
-  await checkOffers(context.db, parties.partner, input.offerIds);
+  await checkOffers(context.db, parties.partner, input);
   return context.db.transaction().execute(async (trx) => {
     const row = await insertAgreement(coalitionDb(trx), {
       id: newAgreementId(),
