@@ -13,12 +13,9 @@ import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { createTenantApiKey } from '../server/src/auth/create-api-key.ts';
 import { jobDefinitions } from '../server/src/jobs/registry.ts';
 import { startWorkerHost } from '../server/src/jobs/worker-host.ts';
 import { codeGenerator, DEFAULT_ALPHABET } from '../server/src/pools/generation.ts';
-import { createTenant } from '../server/src/tenants/create-tenant.ts';
-import { requireTenantRow } from '../server/src/tenants/get-tenant.ts';
 import type { BenchApp, Stops } from './stack.ts';
 import { offerBody } from '../test/support/partner.ts';
 
@@ -165,14 +162,14 @@ function watchRss(): { stop(): MemoryFigures } {
 
 // ---- the API -------------------------------------------------------------------------
 
-interface BatchView {
+export interface BatchView {
   id: string;
   status: string;
   progress: { rowsRead: number; accepted: number; rejected: number };
   failure: { message: string } | null;
 }
 
-async function call<T>(baseUrl: string, key: string, method: string, route: string, init: { body?: unknown; what: string }): Promise<T> {
+export async function call<T>(baseUrl: string, key: string, method: string, route: string, init: { body?: unknown; what: string }): Promise<T> {
   const response = await fetch(`${baseUrl}${route}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(init.body !== undefined && { 'content-type': 'application/json' }) },
@@ -184,7 +181,7 @@ async function call<T>(baseUrl: string, key: string, method: string, route: stri
 }
 
 /** A fixed-value offer with the default code rules (upper case, 4-64 characters). */
-async function createOffer(baseUrl: string, key: string, title: string): Promise<string> {
+export async function createOffer(baseUrl: string, key: string, title: string): Promise<string> {
   const offer = await call<{ id: string }>(baseUrl, key, 'POST', '/api/v1/offers', {
     what: 'Creating a bench offer',
     body: offerBody({ title }),
@@ -215,7 +212,7 @@ interface BatchTimes {
 }
 
 /** Polls the batch every 100 ms until it is ready; failed, voided or too slow throws. */
-async function waitUntilReady(baseUrl: string, key: string, batchId: string): Promise<BatchTimes> {
+export async function waitUntilReady(baseUrl: string, key: string, batchId: string): Promise<BatchTimes> {
   const deadline = performance.now() + BATCH_TIMEOUT_MS;
   let importingAt: number | null = null;
   let lastProgressAt: number | null = null;
@@ -237,7 +234,7 @@ async function waitUntilReady(baseUrl: string, key: string, batchId: string): Pr
   }
 }
 
-function assertAllAccepted(what: string, batch: BatchView, expected: number): void {
+export function assertAllAccepted(what: string, batch: BatchView, expected: number): void {
   const { accepted, rejected, rowsRead } = batch.progress;
   if (accepted !== expected || rejected !== 0) {
     throw new Error(`${what}: ${accepted.toLocaleString('en-US')} codes accepted and ${rejected.toLocaleString('en-US')} rejected of ${rowsRead.toLocaleString('en-US')} rows read; expected all ${expected.toLocaleString('en-US')} accepted.`);
@@ -279,8 +276,8 @@ function inMemoryGeneration(count: number): CodeImportFigures['inMemoryGeneratio
 
 /**
  * Everything in this process, as `coalition start` runs it: the worker host with every
- * job definition beside the API the app already serves, a partner tenant with a
- * pools:write key, then the raw COPY, the upload and the generation in turn.
+ * job definition beside the API the app already serves; then the raw COPY, and the
+ * upload and the generation by the bench's partner tenant, in turn.
  */
 export async function runCodeImportBench(app: BenchApp, stops: Stops): Promise<CodeImportFigures> {
   const count = IMPORT_CODE_COUNT;
@@ -291,17 +288,7 @@ export async function runCodeImportBench(app: BenchApp, stops: Stops): Promise<C
 
   const workers = await startWorkerHost({ services: app.services, definitions: jobDefinitions });
   stops.push('worker host', () => workers.close());
-  const partner = await createTenant(
-    app.services.db,
-    { slug: `bench-partner-${app.runId}`, displayName: 'Benchmark Partner', roles: ['partner'], timezone: 'Europe/Moscow', currency: 'RUB', rateLimitPerMinute: null },
-    'bench',
-  );
-  const { secret: key } = await createTenantApiKey(app.services.db, {
-    tenant: await requireTenantRow(app.services.db, partner.slug),
-    name: 'bench partner key',
-    scopes: ['pools:write'],
-    actor: 'bench',
-  });
+  const key = app.partnerKey;
 
   console.log(`  raw COPY of the file (${(fileBytes / MIB).toFixed(1)} MiB) into a bare table…`);
   const raw = await rawCopy(app.databaseUrl, file, count);

@@ -1,6 +1,26 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { GeneratedRequests } from './purchases.ts';
+import { exchangeFactory, type ExchangeLoad } from './exchanges.ts';
+import { purchaseFactory, type PurchaseLoad } from './purchases.ts';
+
+/** Requests the worker generates per request instead of replaying one fixed request. */
+export type GeneratedRequests = PurchaseLoad | ExchangeLoad;
+
+/** One generated POST: its own Idempotency-Key and JSON body. */
+export interface GeneratedRequest {
+  idempotencyKey: string;
+  body: string;
+}
+
+/** The source of requests for a description: the load worker's, and the pre-check's with its own prefix. */
+export function requestFactory(generated: GeneratedRequests, prefix: string): () => GeneratedRequest {
+  switch (generated.kind) {
+    case 'purchases':
+      return purchaseFactory(generated, prefix);
+    case 'exchanges':
+      return exchangeFactory(generated);
+  }
+}
 
 /** One autocannon run, as asked of the load-generator process. */
 export interface LoadJob {

@@ -1,7 +1,6 @@
 // Child process started by load-generator.ts: runs autocannon jobs sent over IPC.
 import autocannon from 'autocannon';
-import { assertLoopback, type LoadJob, type LoadSummary, type WorkerReply, type WorkerRequest } from './load-generator.ts';
-import { purchaseFactory, type GeneratedRequests } from './purchases.ts';
+import { assertLoopback, requestFactory, type GeneratedRequests, type LoadJob, type LoadSummary, type WorkerReply, type WorkerRequest } from './load-generator.ts';
 
 /** Nearest-rank percentile of sorted values. */
 function percentile(sorted: Float64Array, p: number): number {
@@ -40,23 +39,17 @@ class LatencyRecorder {
  * synchronously before writing it, so each request gets its own body and key.
  */
 function generatedRequests(url: string, generated: GeneratedRequests): autocannon.Request[] {
-  switch (generated.kind) {
-    case 'purchases': {
-      const next = purchaseFactory(generated, 'load');
-      return [
-        {
-          method: 'POST',
-          path: new URL(url).pathname,
-          setupRequest: (request) => {
-            const purchase = next();
-            return { ...request, headers: { ...request.headers, 'idempotency-key': purchase.idempotencyKey }, body: purchase.body };
-          },
-        },
-      ];
-    }
-    default:
-      throw new Error(`unknown generated requests: ${JSON.stringify(generated)}`);
-  }
+  const next = requestFactory(generated, 'load');
+  return [
+    {
+      method: 'POST',
+      path: new URL(url).pathname,
+      setupRequest: (request) => {
+        const post = next();
+        return { ...request, headers: { ...request.headers, 'idempotency-key': post.idempotencyKey }, body: post.body };
+      },
+    },
+  ];
 }
 
 async function runJob(job: LoadJob): Promise<LoadSummary> {

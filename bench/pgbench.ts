@@ -9,17 +9,17 @@ import type { Stops } from './stack.ts';
 export interface PgbenchSettings {
   /** pgbench -s: 100,000 accounts and one branch row per unit. */
   scale: number;
-  clients: number;
-  threads: number;
+  /** One measured run per client count, in this order, on the same initialised database. */
+  clientCounts: readonly number[];
+  /** Threads of a run: this many, or its client count if lower. */
+  maxThreads: number;
   durationSeconds: number;
 }
 
-export interface PgbenchFigures extends PgbenchSettings {
-  available: true;
-  /** The binary's own version line, e.g. "pgbench (PostgreSQL) 15.20 (Debian …)". */
-  version: string;
-  /** The server's version, e.g. "18.1". */
-  serverVersion: string;
+/** One measured run. */
+export interface PgbenchRun {
+  clients: number;
+  threads: number;
   /** "tps = N (without initial connection time)". */
   tps: number;
   /** "latency average = N ms", when printed. */
@@ -28,7 +28,23 @@ export interface PgbenchFigures extends PgbenchSettings {
   failedTransactions: number | undefined;
 }
 
+export interface PgbenchFigures {
+  available: true;
+  /** The binary's own version line, e.g. "pgbench (PostgreSQL) 15.20 (Debian …)". */
+  version: string;
+  /** The server's version, e.g. "18.1". */
+  serverVersion: string;
+  scale: number;
+  durationSeconds: number;
+  runs: PgbenchRun[];
+}
+
 export type PgbenchOutcome = PgbenchFigures | { available: false; reason: string };
+
+/** The run at this client count, if there was one. */
+export function pgbenchRunAt(pgbench: PgbenchOutcome, clients: number): PgbenchRun | undefined {
+  return pgbench.available ? pgbench.runs.find((run) => run.clients === clients) : undefined;
+}
 
 /** `BENCH_PGBENCH` names the binary; otherwise `pgbench` on the PATH. */
 export function pgbenchBinary(): string {
@@ -81,7 +97,7 @@ function numberAfter(text: string, pattern: RegExp): number | undefined {
 }
 
 /** Figures from pgbench's report (PostgreSQL 12+ wording). */
-export function parsePgbenchOutput(text: string): Pick<PgbenchFigures, 'tps' | 'latencyAverageMs' | 'transactions' | 'failedTransactions'> {
+export function parsePgbenchOutput(text: string): Pick<PgbenchRun, 'tps' | 'latencyAverageMs' | 'transactions' | 'failedTransactions'> {
   const tps = numberAfter(text, /^tps = ([0-9.]+) \(without initial connection time\)/m);
   if (tps === undefined || !Number.isFinite(tps)) throw new Error(`pgbench printed no "tps = N (without initial connection time)" line:\n${text.trim()}`);
   return {
@@ -104,8 +120,9 @@ async function withAdmin<T>(adminDatabaseUrl: string, work: (client: pg.Client) 
 
 /**
  * `pgbench -i -s <scale> -q` then `pgbench -n -c <clients> -j <threads> -T <seconds>`
- * in a fresh database `bench_pgbench_<runId>` on the server of `adminDatabaseUrl`.
- * pgbench missing: `{ available: false }`. Any other failure throws.
+ * for each client count in turn, in a fresh database `bench_pgbench_<runId>` on the
+ * server of `adminDatabaseUrl`. pgbench missing: `{ available: false }`. Any other
+ * failure throws.
  */
 export async function runPgbench(adminDatabaseUrl: string, runId: string, settings: PgbenchSettings, stops: Stops): Promise<PgbenchOutcome> {
   let version: string;
@@ -139,13 +156,18 @@ export async function runPgbench(adminDatabaseUrl: string, runId: string, settin
 
   try {
     check('pgbench -i', await runPgbenchProcess(['-i', '-s', String(settings.scale), '-q', target], env, 120_000));
-    const finished = await runPgbenchProcess(
-      ['-n', '-c', String(settings.clients), '-j', String(settings.threads), '-T', String(settings.durationSeconds), target],
-      env,
-      (settings.durationSeconds + 60) * 1000,
-    );
-    check('pgbench', finished);
-    return { available: true, version, serverVersion, ...settings, ...parsePgbenchOutput(finished.stdout) };
+    const runs: PgbenchRun[] = [];
+    for (const clients of settings.clientCounts) {
+      const threads = Math.min(settings.maxThreads, clients);
+      const finished = await runPgbenchProcess(
+        ['-n', '-c', String(clients), '-j', String(threads), '-T', String(settings.durationSeconds), target],
+        env,
+        (settings.durationSeconds + 60) * 1000,
+      );
+      check(`pgbench -c ${clients}`, finished);
+      runs.push({ clients, threads, ...parsePgbenchOutput(finished.stdout) });
+    }
+    return { available: true, version, serverVersion, scale: settings.scale, durationSeconds: settings.durationSeconds, runs };
   } finally {
     await drop();
   }

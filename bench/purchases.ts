@@ -3,6 +3,7 @@
  * builds every request body itself (functions cannot cross IPC), and by the pre-check.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { GeneratedRequest } from './load-generator.ts';
 
 /** What the load worker is told: enough to build distinct, valid purchases on its own. */
 export interface PurchaseLoad {
@@ -11,9 +12,6 @@ export interface PurchaseLoad {
   /** Customers are spread uniformly over this many card numbers. */
   cardCount: number;
 }
-
-/** Requests the worker generates per request instead of replaying one fixed request. */
-export type GeneratedRequests = PurchaseLoad;
 
 export const PURCHASE_PATH = '/api/v1/pos/purchases';
 export const BENCH_STORE_CODE = 'MSK-001';
@@ -80,18 +78,12 @@ function line(item: Item): { sku: string; quantity: number; amountMinor: number 
   return { sku: item.sku, quantity, amountMinor: Math.round(item.priceMinor * quantity) };
 }
 
-export interface PurchaseRequest {
-  idempotencyKey: string;
-  /** JSON, as the till sends it. */
-  body: string;
-}
-
 /**
  * A source of distinct purchases: a new receipt id (unique per store across every
  * factory, thanks to the random tag) and a new Idempotency-Key for every call, a
  * customer drawn from `cardCount` cards, 2-3 lines adding up to the total, now.
  */
-export function purchaseFactory(load: PurchaseLoad, prefix: string): () => PurchaseRequest {
+export function purchaseFactory(load: PurchaseLoad, prefix: string): () => GeneratedRequest {
   const tag = `${prefix}-${randomBytes(6).toString('hex')}`;
   let count = 0;
   return () => {

@@ -1,18 +1,22 @@
 import os from 'node:os';
 import type { CodeImportFigures, MemoryFigures } from './code-import.ts';
 import type { LoadSummary } from './load-generator.ts';
-import type { PgbenchOutcome } from './pgbench.ts';
+import { EXCHANGE_CONNECTIONS, EXCHANGE_CUSTOMER_COUNT, EXCHANGE_PGBENCH_TARGET } from './exchanges.ts';
+import { pgbenchRunAt, type PgbenchFigures, type PgbenchOutcome, type PgbenchRun } from './pgbench.ts';
 
 export interface ScenarioResult {
   id: string;
   title: string;
   request: string;
+  /** Concurrent connections of its load. */
+  connections: number;
   summary: LoadSummary;
   /** This scenario's average req/s divided by the bare baseline's, same run. */
   ratioToBare: number;
   /**
-   * Purchase scenario only: its average req/s divided by pgbench's tps on the same
-   * PostgreSQL, same run; null when pgbench was unavailable.
+   * Write scenarios only (purchase, exchange): average req/s divided by pgbench's tps
+   * on the same PostgreSQL with as many clients as this scenario's connections, same
+   * run; null when pgbench was unavailable.
    */
   ratioToPgbench?: number | null;
 }
@@ -32,6 +36,7 @@ export interface RunSettings {
   warmupSeconds: number;
   durationSeconds: number;
   connections: number;
+  exchangeConnections: number;
   postgres: string;
   redis: string;
 }
@@ -56,6 +61,7 @@ const ratio = (value: number) => value.toFixed(2);
 function rows(results: ScenarioResult[]): string[][] {
   return results.map((r) => [
     r.title,
+    String(r.connections),
     integer.format(r.summary.requestsPerSecondAverage),
     ms(r.summary.latencyP50Ms),
     ms(r.summary.latencyP99Ms),
@@ -64,7 +70,7 @@ function rows(results: ScenarioResult[]): string[][] {
   ]);
 }
 
-const HEADERS = ['Scenario', 'Req/s (avg)', 'p50 ms', 'p99 ms', 'vs bare', 'Requests'];
+const HEADERS = ['Scenario', 'Connections', 'Req/s (avg)', 'p50 ms', 'p99 ms', 'vs bare', 'Requests'];
 
 export function consoleTable(results: ScenarioResult[]): string {
   const body = rows(results);
@@ -86,73 +92,120 @@ const PURCHASE_MEANING =
   'generator share. At scale 2 every TPC-B transaction updates one of only 2 branch rows, so pgbench clients ' +
   'queue on those rows — harsher contention than the purchases, spread over 1,000 cards.';
 
-function pgbenchSummary(pgbench: PgbenchOutcome): string {
-  if (!pgbench.available) return `pgbench: unavailable — ${pgbench.reason}`;
-  const latency = pgbench.latencyAverageMs === undefined ? '' : `, latency average ${ms(pgbench.latencyAverageMs)} ms`;
-  const transactions = pgbench.transactions === undefined ? '' : `, ${integer.format(pgbench.transactions)} transactions`;
+const EXCHANGE_MEANING =
+  'What the ratio compares: an exchange is one API transaction of 17 SQL statements between BEGIN and COMMIT, ' +
+  "across the issuer's, the partner's and the coalition's schemas: it claims the Idempotency-Key, reads the reward, " +
+  'takes the agreement FOR SHARE, locks the customer row and the campaign, reads the balance and appends a spend ' +
+  "to the sticker ledger, reads the offer, picks one available code FOR UPDATE SKIP LOCKED and marks it issued, " +
+  "checks the pool's stock level, inserts the voucher and a settlement entry, writes a `voucher.issued` outbox " +
+  'event for each tenant and stores the answer on the idempotency record — after the API key lookup, the ' +
+  "rate-limit counter in Redis and a read of the issuer's signing keys; the code is decrypted in the transaction " +
+  'and the voucher signed (Ed25519 JWS) for the answer. A TPC-B transaction is 5 statements. Both run with ' +
+  `${EXCHANGE_CONNECTIONS} clients for the same duration on the same server, so the ratio is how many whole exchanges the ` +
+  'app completes per pgbench transaction; below 1 are the extra statements, the Node.js work (HTTP, ' +
+  'authentication, validation, decryption, signing, JSON) and the CPUs that the app, PostgreSQL, Redis and the ' +
+  `load generator share. At scale 2, pgbench's ${EXCHANGE_CONNECTIONS} clients all update one of only 2 branch rows and queue on ` +
+  `them (pgbench's documentation advises a scale of at least the client count); the exchanges spread over ${EXCHANGE_CUSTOMER_COUNT.toLocaleString('en-US')} customers and share only the agreement and campaign rows, in share ` +
+  'modes, and the pool, where SKIP LOCKED lets them pass over each other.';
+
+/** How a write scenario is set beside pgbench: its unit, its section, what the ratio means, and a target if it has one. */
+interface PgbenchComparison {
+  heading: string;
+  /** Plural, e.g. "purchases": what one request of the scenario achieves. */
+  unit: string;
+  meaning: string;
+  target?: number;
+}
+
+const PGBENCH_COMPARISONS: Record<string, PgbenchComparison> = {
+  purchase: { heading: 'Purchases against PostgreSQL itself', unit: 'purchases', meaning: PURCHASE_MEANING },
+  exchange: { heading: 'Exchanges against PostgreSQL itself', unit: 'exchanges', meaning: EXCHANGE_MEANING, target: EXCHANGE_PGBENCH_TARGET },
+};
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+function pgbenchRunLine(pgbench: PgbenchFigures, run: PgbenchRun): string {
+  const latency = run.latencyAverageMs === undefined ? '' : `, latency average ${ms(run.latencyAverageMs)} ms`;
+  const transactions = run.transactions === undefined ? '' : `, ${integer.format(run.transactions)} transactions`;
   return (
-    `pgbench (TPC-B-like, scale ${pgbench.scale}, ${pgbench.clients} clients, ${pgbench.threads} threads, ${pgbench.durationSeconds} s; ` +
-    `${pgbench.version} against PostgreSQL ${pgbench.serverVersion}): ${integer.format(pgbench.tps)} tps${latency}${transactions}`
+    `pgbench (TPC-B-like, scale ${pgbench.scale}, ${run.clients} clients, ${run.threads} threads, ${pgbench.durationSeconds} s; ` +
+    `${pgbench.version} against PostgreSQL ${pgbench.serverVersion}): ${integer.format(run.tps)} tps${latency}${transactions}`
   );
 }
 
-function pgbenchRatioLine(results: ScenarioResult[], pgbench: PgbenchOutcome): string[] {
+/** The scenarios set beside pgbench, each with its comparison and the pgbench run at its connection count. */
+function comparisons(results: ScenarioResult[], pgbench: PgbenchOutcome): { result: ScenarioResult; comparison: PgbenchComparison; run: PgbenchRun | undefined }[] {
   return results
-    .filter((r) => r.ratioToPgbench !== undefined)
-    .map((r) =>
-      r.ratioToPgbench === null || !pgbench.available
-        ? `${r.title} ÷ pgbench: unavailable (no pgbench figure)`
-        : `${r.title} ÷ pgbench: ${integer.format(r.summary.requestsPerSecondAverage)} purchases/s ÷ ${integer.format(pgbench.tps)} tps = ${ratio(r.ratioToPgbench ?? 0)}`,
-    );
+    .filter((result) => result.ratioToPgbench !== undefined && PGBENCH_COMPARISONS[result.id])
+    .map((result) => ({ result, comparison: PGBENCH_COMPARISONS[result.id]!, run: pgbenchRunAt(pgbench, result.connections) }));
+}
+
+/** Whether a ratio meets its target, in words; the verdict in bold for Markdown. */
+function targetVerdict(value: number, target: number, markdown = false): string {
+  const verdict = value >= target ? 'met' : 'not met';
+  return `target at least ${ratio(target)}: ${markdown ? `**${verdict}**` : verdict}`;
 }
 
 /** Printed right below the console table. */
 export function pgbenchLines(results: ScenarioResult[], pgbench: PgbenchOutcome): string[] {
-  return [pgbenchSummary(pgbench), ...pgbenchRatioLine(results, pgbench)];
+  if (!pgbench.available) return [`pgbench: unavailable — ${pgbench.reason}`, ...comparisons(results, pgbench).map(({ result }) => `${result.title} ÷ pgbench: unavailable (no pgbench figure)`)];
+  const lines = pgbench.runs.map((run) => pgbenchRunLine(pgbench, run));
+  for (const { result, comparison, run } of comparisons(results, pgbench)) {
+    if (!run || result.ratioToPgbench === null || result.ratioToPgbench === undefined) {
+      lines.push(`${result.title} ÷ pgbench: unavailable (no pgbench run with ${result.connections} clients)`);
+      continue;
+    }
+    const verdict = comparison.target === undefined ? '' : `; ${targetVerdict(result.ratioToPgbench, comparison.target)}`;
+    lines.push(
+      `${result.title} ÷ pgbench, ${result.connections} clients each: ${integer.format(result.summary.requestsPerSecondAverage)} ${comparison.unit}/s ÷ ${integer.format(run.tps)} tps = ${ratio(result.ratioToPgbench)}${verdict}`,
+    );
+  }
+  return lines;
 }
 
-function pgbenchSection(results: ScenarioResult[], pgbench: PgbenchOutcome): string {
-  const purchase = results.find((r) => r.ratioToPgbench !== undefined);
-  if (!purchase) return '';
+function pgbenchSection(result: ScenarioResult, comparison: PgbenchComparison, run: PgbenchRun | undefined, pgbench: PgbenchOutcome): string {
+  const { summary } = result;
   const header = ['Measured', 'Per second', 'Latency', 'Count'];
   const rowsOut: string[][] = [
     [
-      `${purchase.title} (API, ${purchase.request.split(' ').slice(0, 2).join(' ')})`,
-      `${integer.format(purchase.summary.requestsPerSecondAverage)} purchases/s`,
-      `p50 ${ms(purchase.summary.latencyP50Ms)} ms, p99 ${ms(purchase.summary.latencyP99Ms)} ms, average ${ms(purchase.summary.latencyAverageMs)} ms`,
-      `${integer.format(purchase.summary.requestsTotal)} purchases`,
+      `${result.title} (API, ${result.request.split(' ').slice(0, 2).join(' ')}, ${result.connections} connections)`,
+      `${integer.format(summary.requestsPerSecondAverage)} ${comparison.unit}/s`,
+      `p50 ${ms(summary.latencyP50Ms)} ms, p99 ${ms(summary.latencyP99Ms)} ms, average ${ms(summary.latencyAverageMs)} ms`,
+      `${integer.format(summary.requestsTotal)} ${comparison.unit}`,
     ],
   ];
-  if (pgbench.available) {
+  if (pgbench.available && run) {
     rowsOut.push([
-      `pgbench, TPC-B-like (scale ${pgbench.scale}, -c ${pgbench.clients} -j ${pgbench.threads} -T ${pgbench.durationSeconds})`,
-      `${integer.format(pgbench.tps)} tps`,
-      pgbench.latencyAverageMs === undefined ? '—' : `average ${ms(pgbench.latencyAverageMs)} ms`,
-      pgbench.transactions === undefined ? '—' : `${integer.format(pgbench.transactions)} transactions`,
+      `pgbench, TPC-B-like (scale ${pgbench.scale}, -c ${run.clients} -j ${run.threads} -T ${pgbench.durationSeconds})`,
+      `${integer.format(run.tps)} tps`,
+      run.latencyAverageMs === undefined ? '—' : `average ${ms(run.latencyAverageMs)} ms`,
+      run.transactions === undefined ? '—' : `${integer.format(run.transactions)} transactions`,
     ]);
   } else {
     rowsOut.push(['pgbench, TPC-B-like', 'unavailable', '—', '—']);
   }
-  const ratioText =
-    purchase.ratioToPgbench === null || purchase.ratioToPgbench === undefined || !pgbench.available
-      ? 'unavailable (pgbench was not run)'
-      : `**${ratio(purchase.ratioToPgbench)}** (${integer.format(purchase.summary.requestsPerSecondAverage)} ÷ ${integer.format(pgbench.tps)})`;
+  const measuredRatio = run ? result.ratioToPgbench : null;
+  let ratioText = 'unavailable (pgbench was not run)';
+  if (run && measuredRatio !== null && measuredRatio !== undefined) {
+    ratioText = `**${ratio(measuredRatio)}** (${integer.format(summary.requestsPerSecondAverage)} ÷ ${integer.format(run.tps)})`;
+    if (comparison.target !== undefined) ratioText += ` — ${targetVerdict(measuredRatio, comparison.target, true)}`;
+  }
   const table = [`| ${header.join(' | ')} |`, `| --- | ---: | ---: | ---: |`, ...rowsOut.map((row) => `| ${row.join(' | ')} |`)].join('\n');
   const facts = pgbench.available
     ? `Client: ${pgbench.version}; server: PostgreSQL ${pgbench.serverVersion} (the one the app used; no HTTP load runs meanwhile)` +
-      (pgbench.failedTransactions ? `; ${integer.format(pgbench.failedTransactions)} failed transactions` : '') +
+      (run?.failedTransactions ? `; ${integer.format(run.failedTransactions)} failed transactions` : '') +
       '.'
     : `pgbench: unavailable — ${pgbench.reason}.`;
   return `
-## Purchases against PostgreSQL itself
+## ${comparison.heading}
 
 ${table}
 
-Purchases/s ÷ pgbench tps: ${ratioText}
+${capitalized(comparison.unit)}/s ÷ pgbench tps at ${result.connections} clients: ${ratioText}
 
 ${facts}
 
-${PURCHASE_MEANING}
+${comparison.meaning}
 `;
 }
 
@@ -232,8 +285,8 @@ ${table}
 - Server process RSS (API, worker host and the bench's own client are one process): import ${memoryText(codes.upload)}; generation ${memoryText(codes.generation)}.
 - For comparison: ${COMMERCIAL_REFERENCE}.
 
-What is measured: a partner tenant (role \`partner\`, a \`pools:write\` key) creates an
-offer through the API and uploads the file; the clock runs from the first byte sent
+What is measured: the bench's partner tenant (role \`partner\`) creates an offer through
+the API and uploads the file; the clock runs from the first byte sent
 until a poll (every ${codes.pollMs} ms) of the batch answers \`ready\`. The upload is stored in sealed
 1 MiB chunks and queued; the BullMQ import job, in a worker host running every job
 definition in the same process as the API (as \`coalition start\` does), reads the
@@ -255,7 +308,7 @@ export function machineLines(machine: MachineFacts, settings: RunSettings): stri
     `Node: ${machine.node} on ${machine.platform}`,
     `CPU: ${machine.cpuCount} × ${machine.cpuModel}`,
     `Memory: ${machine.totalMemoryGiB} GiB; 1-minute load average at start: ${machine.loadAverageAtStart}`,
-    `Load: ${settings.connections} connections, pipelining 1, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per scenario, 127.0.0.1 only`,
+    `Load: ${settings.connections} connections (${settings.exchangeConnections} for the exchange), pipelining 1, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per scenario, 127.0.0.1 only`,
     `PostgreSQL: ${settings.postgres}; Redis: ${settings.redis}`,
   ];
 }
@@ -278,22 +331,29 @@ npm run bench
 \`\`\`
 
 The run starts its own throwaway PostgreSQL and Redis (or uses \`BENCH_DATABASE_URL\` /
-\`BENCH_REDIS_URL\`), creates a fresh migrated database with one tenant and one API key,
-and serves the real app (logging at \`warn\`, rate limits set out of reach) next to a bare
-Express app. Before the load it creates a running campaign through the API (1 sticker
-per 500.00 RUB, 14-day hold, a bonus SKU), so every measured purchase credits stickers.
-autocannon runs in a separate Node process. Each scenario gets a warm-up
+\`BENCH_REDIS_URL\`), creates a fresh migrated database with two tenants, an issuer and a
+partner, and an API key each, and serves the real app (logging at \`warn\`, rate limits
+set out of reach) next to a bare Express app. Before the load it creates a running
+campaign through the API (1 sticker per 500.00 RUB, 14-day hold, a bonus SKU), so every
+measured purchase credits stickers. For the exchange it then sets up, also through the
+API, the partner's active offer with a pool of generated codes larger than the run can
+use (generated by the import job in a worker of its own, stopped before any load), an
+agreement the partner proposes and the issuer accepts, and a reward of 1 sticker; and it
+writes ${EXCHANGE_CUSTOMER_COUNT.toLocaleString('en-US')} customers straight into the issuer's tables, each with as many stickers as the
+pool has codes. autocannon runs in a separate Node process. Each scenario gets a warm-up
 (discarded) and then a measured run; every response must be 2xx or the run fails.
 Req/s is autocannon's per-second average; the latency percentiles are taken from its
 per-response times of 2xx responses (its own histogram rounds to whole milliseconds).
 \`BENCH_DURATION_SECONDS\` and \`BENCH_CONNECTIONS\` change the measured duration and the
-connection count.
+connection count of every scenario but the exchange, which always runs with ${EXCHANGE_CONNECTIONS}.
 
 In the same run, [pgbench](https://www.postgresql.org/docs/current/pgbench.html) measures
 PostgreSQL itself on the same server: a separate database (\`bench_pgbench_<runId>\`,
 dropped afterwards), \`pgbench -i -s 2 -q\`, then the default TPC-B-like script with
-\`pgbench -n -c <BENCH_CONNECTIONS> -j 2 -T <BENCH_DURATION_SECONDS>\`. Without pgbench
-on the PATH (or \`BENCH_PGBENCH\`), the run says so and reports the ratio as unavailable.
+\`pgbench -n -c <clients> -j 2 -T <BENCH_DURATION_SECONDS>\`: once with \`BENCH_CONNECTIONS\`
+clients for the purchases, then with ${EXCHANGE_CONNECTIONS} for the exchange (a single run when the two agree).
+Without pgbench on the PATH (or \`BENCH_PGBENCH\`), the run says so and reports the ratios
+as unavailable.
 
 Last, a partner uploads a file of 1,000,000 promo codes and asks for 1,000,000 generated
 codes, each timed until its batch is ready, against a raw \`COPY\` of the same file
@@ -309,16 +369,19 @@ Absolute requests per second depend on the machine — and the load generator, t
 server, PostgreSQL and Redis all share its CPUs. The **vs bare** column (each
 scenario's req/s divided by the bare Express baseline measured in the same run) is the
 figure to compare across machines and over time: it shows what the app's own stack
-costs on top of Express itself. For the purchase scenario, **purchases/s ÷ pgbench tps**
-(below) compares the whole write path with the database's own throughput on a standard
-transaction, measured in the same run.
+costs on top of Express itself. For the two write scenarios, **purchases/s ÷ pgbench
+tps** and **exchanges/s ÷ pgbench tps** (below, each with pgbench at its own client
+count) compare the whole write path with the database's own throughput on a standard
+transaction, measured in the same run; the exchange's target is at least ${ratio(EXCHANGE_PGBENCH_TARGET)}.
 
 ## Results
 
 ${table}
 
 ${machineLines(machine, settings).map((line) => `- ${line}`).join('\n')}
-${pgbenchSection(results, pgbench)}${codeImportSection(codes)}`;
+${comparisons(results, pgbench)
+  .map(({ result, comparison, run }) => pgbenchSection(result, comparison, run, pgbench))
+  .join('')}${codeImportSection(codes)}`;
 }
 
 const SCENARIO_NOTES: Record<string, string> = {
@@ -330,4 +393,6 @@ const SCENARIO_NOTES: Record<string, string> = {
   'trpc-me': 'The same procedure through the tRPC adapter, for the cost of the REST layer by comparison.',
   purchase:
     'POS purchase accrual through the REST face: every request is a distinct receipt (new receipt id, new Idempotency-Key) with 2-3 lines adding up to the total, dated now, from one of 1,000 loyalty cards (new cards are enrolled on first sight), so requests on the same card sometimes wait on its row lock but there is no single hot row. Every receipt earns stickers in the running bench campaign; see the pgbench comparison below.',
+  exchange:
+    `A customer swaps stickers for a partner's promo code through the REST face, always with ${EXCHANGE_CONNECTIONS} connections: every request has a new Idempotency-Key and takes the next of ${EXCHANGE_CUSTOMER_COUNT.toLocaleString('en-US')} seeded customers in turn, so no two requests in flight share a customer row; the reward costs 1 sticker, and each answer is a signed voucher with one code of the pool. After the load, every 2xx must be a voucher of the reward holding a code no other voucher holds and a spend in the sticker ledger; see the pgbench comparison below.`,
 };

@@ -7,9 +7,10 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../server/src/logging/logger.ts';
 import { IMPORT_CODE_COUNT, runCodeImportBench } from './code-import.ts';
-import { startLoadGenerator, type LoadJob, type LoadSummary } from './load-generator.ts';
-import { runPgbench, type PgbenchOutcome, type PgbenchSettings } from './pgbench.ts';
-import { BENCH_CARD_COUNT, BENCH_STORE_CODE, PURCHASE_PATH, purchaseFactory, type GeneratedRequests } from './purchases.ts';
+import { EXCHANGE_CONNECTIONS, EXCHANGE_CUSTOMER_COUNT, EXCHANGE_PATH, setUpExchange, type ExchangeWorld } from './exchanges.ts';
+import { requestFactory, startLoadGenerator, type GeneratedRequests, type LoadJob, type LoadSummary } from './load-generator.ts';
+import { pgbenchRunAt, runPgbench, type PgbenchOutcome, type PgbenchRun, type PgbenchSettings } from './pgbench.ts';
+import { BENCH_CARD_COUNT, BENCH_STORE_CODE, PURCHASE_PATH } from './purchases.ts';
 import { codeImportLines, consoleTable, machineFacts, machineLines, markdownReport, pgbenchLines, type RunSettings, type ScenarioResult } from './report.ts';
 import { startBareExpress, startCoalitionApp, startInfrastructure, Stops, type BenchApp } from './stack.ts';
 
@@ -33,19 +34,31 @@ interface Scenario {
   request: string;
   url: string;
   headers: Record<string, string>;
+  /** Absent: BENCH_CONNECTIONS. */
+  connections?: number;
   /** Present: each request is a POST built by the load worker from this description. */
   generated?: GeneratedRequests;
+  /** Compared with a pgbench run of as many clients as this scenario has connections. */
+  againstPgbench?: true;
   /** A single request before the load: the response must look right, not just be 2xx. */
   looksRight(body: unknown): boolean;
+  /** After the load: that the tables hold what all the 2xx responses of the run (pre-check included) claim. */
+  checkEffects?(responses2xx: number): Promise<EffectCheck>;
+}
+
+interface EffectCheck {
+  /** Printed under the scenario's figures. */
+  note: string;
+  problems: string[];
 }
 
 /** One request per scenario first, so a wrong setup fails with its response, not a count. */
 async function checkScenario(scenario: Scenario): Promise<void> {
   let init: RequestInit = { headers: scenario.headers };
   if (scenario.generated) {
-    // The same generator the load worker uses, with its own receipt ids.
-    const purchase = purchaseFactory(scenario.generated, 'check')();
-    init = { method: 'POST', headers: { ...scenario.headers, 'idempotency-key': purchase.idempotencyKey }, body: purchase.body };
+    // The same generator the load worker uses (with receipt ids of its own, for purchases).
+    const post = requestFactory(scenario.generated, 'check')();
+    init = { method: 'POST', headers: { ...scenario.headers, 'idempotency-key': post.idempotencyKey }, body: post.body };
   }
   const response = await fetch(scenario.url, init);
   const text = await response.text();
@@ -59,6 +72,8 @@ async function checkScenario(scenario: Scenario): Promise<void> {
     throw new Error(`Pre-check of "${scenario.title}" (${scenario.request}) failed: HTTP ${response.status} ${text.slice(0, 500)}`);
   }
 }
+
+const n = (value: number) => value.toLocaleString('en-US');
 
 function problemsOf(summary: LoadSummary): string[] {
   const problems: string[] = [];
@@ -77,9 +92,8 @@ function problemsOf(summary: LoadSummary): string[] {
  * Every 2xx of the run (pre-check, warm-up, measured) must be a purchase of its own —
  * none an idempotent replay — and every purchase must have credited stickers.
  */
-async function checkPurchases(app: BenchApp, responses2xx: number): Promise<{ note: string; problems: string[] }> {
+async function checkPurchases(app: BenchApp, responses2xx: number): Promise<EffectCheck> {
   const counts = await app.purchaseCounts();
-  const n = (value: number) => value.toLocaleString('en-US');
   const note =
     `    (recorded so far, pre-check and warm-up included: ${n(counts.purchases)} purchases by ${n(counts.customers)} customers; ` +
     `${n(counts.credited)} of them credited ${n(counts.stickers)} stickers in the bench campaign)`;
@@ -87,6 +101,26 @@ async function checkPurchases(app: BenchApp, responses2xx: number): Promise<{ no
   if (counts.purchases < responses2xx) return { note, problems: [`${n(responses2xx)} 2xx responses but only ${n(counts.purchases)} purchases recorded: not every request was a new purchase`] };
   if (counts.credited !== counts.purchases) return { note, problems: [`${counts.purchases - counts.credited} of ${counts.purchases} purchases credited no stickers`] };
   return { note, problems: [] };
+}
+
+/**
+ * Every 2xx of the run must be an exchange of its own: a voucher of the bench reward
+ * holding a code no other voucher holds, and a spend in the issuer's ledger.
+ */
+async function checkExchanges(exchange: ExchangeWorld, responses2xx: number): Promise<EffectCheck> {
+  const counts = await exchange.counts();
+  const note =
+    `    (recorded so far, pre-check and warm-up included: ${n(counts.vouchers)} vouchers holding ${n(counts.codes)} distinct codes ` +
+    `of a pool of ${n(exchange.poolCodes)}; ${n(counts.spends)} spends in the sticker ledger)`;
+  const problems: string[] = [];
+  if (counts.vouchers < responses2xx) problems.push(`${n(responses2xx)} 2xx responses but only ${n(counts.vouchers)} vouchers recorded`);
+  if (counts.spends < responses2xx) problems.push(`${n(responses2xx)} 2xx responses but only ${n(counts.spends)} sticker spends recorded`);
+  if (counts.codes !== counts.vouchers) problems.push(`${n(counts.vouchers)} vouchers hold only ${n(counts.codes)} distinct codes: a code was handed out twice`);
+  return { note, problems };
+}
+
+function ratioToPgbench(summary: LoadSummary, run: PgbenchRun | undefined): number | null {
+  return run && run.tps > 0 ? summary.requestsPerSecondAverage / run.tps : null;
 }
 
 function shout(lines: string[]): void {
@@ -102,8 +136,13 @@ async function main(stops: Stops): Promise<number> {
 
   console.log('bench: starting PostgreSQL and Redis…');
   const infra = await startInfrastructure(logger, stops);
-  console.log('bench: creating a migrated database, a tenant and an API key, starting the app, creating a running campaign…');
+  console.log('bench: creating a migrated database, an issuer and a partner tenant with an API key each, starting the app, creating a running campaign…');
   const app = await startCoalitionApp(infra, logger, stops);
+  const exchange = await setUpExchange(app, WARMUP_SECONDS + durationSeconds, stops);
+  console.log(
+    `bench: exchange set up: an offer with ${n(exchange.poolCodes)} generated codes, an agreement, a reward of 1 sticker, ` +
+      `${n(EXCHANGE_CUSTOMER_COUNT)} customers with ${n(exchange.stickersEach)} stickers each`,
+  );
   const bareUrl = await startBareExpress(stops);
   const load = await startLoadGenerator();
   stops.push('load generator', () => load.stop());
@@ -150,22 +189,47 @@ async function main(stops: Stops): Promise<number> {
       url: `${app.baseUrl}${PURCHASE_PATH}`,
       headers: { ...auth, 'content-type': 'application/json' },
       generated: { kind: 'purchases', storeCode: BENCH_STORE_CODE, cardCount: BENCH_CARD_COUNT },
+      againstPgbench: true,
       looksRight: (body) =>
         isObject(body) &&
         typeof body.purchaseId === 'string' &&
         body.stickersCredited > 0 &&
         Array.isArray(body.credited) &&
         body.credited.some((entry: { campaignId?: unknown }) => entry.campaignId === app.campaignId),
+      checkEffects: (responses2xx) => checkPurchases(app, responses2xx),
+    },
+    {
+      id: 'exchange',
+      title: 'exchange',
+      request: `POST ${EXCHANGE_PATH} + Bearer tenant key + Idempotency-Key, a new key each`,
+      url: `${app.baseUrl}${EXCHANGE_PATH}`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      connections: EXCHANGE_CONNECTIONS,
+      generated: exchange.load,
+      againstPgbench: true,
+      // The pre-check is the run's first exchange: its customer had every sticker left.
+      looksRight: (body) =>
+        isObject(body) &&
+        typeof body.id === 'string' &&
+        body.status === 'issued' &&
+        body.rewardId === exchange.load.rewardId &&
+        typeof body.code === 'string' &&
+        typeof body.token === 'string' &&
+        body.stickersLeft === exchange.stickersEach - 1,
+      checkEffects: (responses2xx) => checkExchanges(exchange, responses2xx),
     },
   ];
   for (const scenario of scenarios) await checkScenario(scenario);
 
-  console.log(`bench: ${scenarios.length} scenarios × (${WARMUP_SECONDS} s warm-up + ${durationSeconds} s), ${connections} connections, 127.0.0.1\n`);
-  const measured: { scenario: Scenario; summary: LoadSummary; problems: string[] }[] = [];
+  console.log(
+    `bench: ${scenarios.length} scenarios × (${WARMUP_SECONDS} s warm-up + ${durationSeconds} s), ${connections} connections (${EXCHANGE_CONNECTIONS} for the exchange), 127.0.0.1\n`,
+  );
+  const measured: { scenario: Scenario; connections: number; summary: LoadSummary; problems: string[] }[] = [];
   for (const scenario of scenarios) {
+    const scenarioConnections = scenario.connections ?? connections;
     const job = (seconds: number): LoadJob => ({
       url: scenario.url,
-      connections,
+      connections: scenarioConnections,
       durationSeconds: seconds,
       headers: scenario.headers,
       ...(scenario.generated && { generated: scenario.generated }),
@@ -173,40 +237,44 @@ async function main(stops: Stops): Promise<number> {
     const warmup = await load.run(job(WARMUP_SECONDS));
     const summary = await load.run(job(durationSeconds));
     const problems = [...problemsOf(warmup).map((p) => `warm-up: ${p}`), ...problemsOf(summary)];
-    const purchases = scenario.generated?.kind === 'purchases' ? await checkPurchases(app, 1 + warmup.count2xx + summary.count2xx) : undefined;
-    if (purchases) problems.push(...purchases.problems);
-    measured.push({ scenario, summary, problems });
+    const effects = await scenario.checkEffects?.(1 + warmup.count2xx + summary.count2xx);
+    if (effects) problems.push(...effects.problems);
+    measured.push({ scenario, connections: scenarioConnections, summary, problems });
     console.log(
-      `  ${scenario.title}: ${Math.round(summary.requestsPerSecondAverage)} req/s, p50 ${summary.latencyP50Ms.toFixed(2)} ms, p99 ${summary.latencyP99Ms.toFixed(2)} ms` +
+      `  ${scenario.title} (${scenarioConnections} connections): ${Math.round(summary.requestsPerSecondAverage)} req/s, p50 ${summary.latencyP50Ms.toFixed(2)} ms, p99 ${summary.latencyP99Ms.toFixed(2)} ms` +
         (problems.length ? `  <-- ${problems.join('; ')}` : ''),
     );
-    if (purchases) console.log(purchases.note);
+    if (effects) console.log(effects.note);
   }
 
-  const pgbenchSettings: PgbenchSettings = { scale: PGBENCH_SCALE, clients: connections, threads: Math.min(PGBENCH_THREADS, connections), durationSeconds };
+  // One pgbench run per client count a write scenario used (once when they agree).
+  const clientCounts = [...new Set(measured.filter((m) => m.scenario.againstPgbench).map((m) => m.connections))];
+  const pgbenchSettings: PgbenchSettings = { scale: PGBENCH_SCALE, clientCounts, maxThreads: PGBENCH_THREADS, durationSeconds };
   console.log(
-    `\nbench: pgbench on the same PostgreSQL: -i -s ${pgbenchSettings.scale}, then the TPC-B-like script with ${pgbenchSettings.clients} clients, ${pgbenchSettings.threads} threads, ${durationSeconds} s…`,
+    `\nbench: pgbench on the same PostgreSQL: -i -s ${pgbenchSettings.scale}, then the TPC-B-like script with ${clientCounts.join(' and then ')} clients, at most ${PGBENCH_THREADS} threads, ${durationSeconds} s each…`,
   );
   const pgbench: PgbenchOutcome = await runPgbench(infra.adminDatabaseUrl, app.runId, pgbenchSettings, stops);
-  if (!pgbench.available) console.log(`bench: NOTE: pgbench is not available: ${pgbench.reason}. purchases/s ÷ pgbench tps is reported as unavailable.`);
+  if (!pgbench.available) console.log(`bench: NOTE: pgbench is not available: ${pgbench.reason}. Ratios to pgbench tps are reported as unavailable.`);
 
   console.log(`\nbench: promo codes: ${IMPORT_CODE_COUNT.toLocaleString('en-US')} uploaded and imported, a raw COPY of the same file, ${IMPORT_CODE_COUNT.toLocaleString('en-US')} generated…`);
   const codes = await runCodeImportBench(app, stops);
 
   const bare = measured.find((m) => m.scenario.id === 'bare')!.summary.requestsPerSecondAverage;
-  const results: ScenarioResult[] = measured.map(({ scenario, summary }) => ({
+  const results: ScenarioResult[] = measured.map(({ scenario, connections, summary }) => ({
     id: scenario.id,
     title: scenario.title,
     request: scenario.request,
+    connections,
     summary,
     ratioToBare: bare > 0 ? summary.requestsPerSecondAverage / bare : 0,
-    ...(scenario.id === 'purchase' && { ratioToPgbench: pgbench.available && pgbench.tps > 0 ? summary.requestsPerSecondAverage / pgbench.tps : null }),
+    ...(scenario.againstPgbench && { ratioToPgbench: ratioToPgbench(summary, pgbenchRunAt(pgbench, connections)) }),
   }));
   const machine = machineFacts(loadAverageAtStart);
   const settings: RunSettings = {
     warmupSeconds: WARMUP_SECONDS,
     durationSeconds,
     connections,
+    exchangeConnections: EXCHANGE_CONNECTIONS,
     postgres: infra.embedded.postgres ? 'embedded (throwaway)' : 'BENCH_DATABASE_URL',
     redis: infra.embedded.redis ? 'embedded (throwaway)' : 'BENCH_REDIS_URL',
   };
@@ -217,7 +285,7 @@ async function main(stops: Stops): Promise<number> {
   const failed = measured.filter((m) => m.problems.length > 0);
   if (failed.length > 0) {
     shout([
-      'BENCHMARK FAILED: not every response was 2xx.',
+      'BENCHMARK FAILED: not every response was 2xx, or not every 2xx left its effect in the database.',
       ...failed.map((m) => `${m.scenario.title} (${m.scenario.request}): ${m.problems.join('; ')}`),
       `${REPORT_FILE} was left unchanged.`,
     ]);

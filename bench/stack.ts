@@ -8,6 +8,7 @@ import express from 'express';
 import { customAlphabet } from 'nanoid';
 import pg from 'pg';
 import { createTenantApiKey } from '../server/src/auth/create-api-key.ts';
+import type { TenantScope } from '../server/src/auth/scopes.ts';
 import { configFromEnv, type ResolvedConfig } from '../server/src/config/config.ts';
 import { parseEnv } from '../server/src/config/env.ts';
 import { tenantDb } from '../server/src/db/database.ts';
@@ -140,9 +141,12 @@ export interface BenchApp {
   databaseUrl: string;
   /** The app's own services: the in-process worker host and the bench tenants use them. */
   services: AppServices;
+  /** The issuer (role `issuer`) every scenario acts for. */
   tenantSlug: string;
-  /** A tenant API key (admin scope) for the authenticated scenarios. */
+  /** Its API key (admin scope) for the authenticated scenarios. */
   tenantKey: string;
+  /** The API key of a second tenant, role `partner`, whose pools the exchange and the code import use: offers, pools, agreements. */
+  partnerKey: string;
   /** The running campaign every bench purchase earns stickers in. */
   campaignId: string;
   /** What the purchases of this run left in the tenant's tables. */
@@ -154,10 +158,27 @@ export interface PurchaseCounts {
   /** Purchases with an accrual row in the sticker ledger. */
   credited: number;
   stickers: number;
+  /** Customers with at least one purchase. */
   customers: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A tenant of one role and one API key of these scopes. */
+async function createBenchTenant(
+  db: AppServices['db'],
+  tenant: { slug: string; displayName: string; role: 'issuer' | 'partner' },
+  scopes: TenantScope[],
+): Promise<{ slug: string; key: string }> {
+  const created = await createTenant(
+    db,
+    { slug: tenant.slug, displayName: tenant.displayName, roles: [tenant.role], timezone: 'Europe/Moscow', currency: 'RUB', rateLimitPerMinute: null },
+    'bench',
+  );
+  const row = await requireTenantRow(db, created.slug);
+  const { secret } = await createTenantApiKey(db, { tenant: row, name: `bench ${tenant.role} key`, scopes, actor: 'bench' });
+  return { slug: created.slug, key: secret };
+}
 
 /**
  * A running campaign for the bench tenant, created through the API as an issuer does:
@@ -251,13 +272,8 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
     if (keys.length > 0) await redis.del(...keys);
   });
 
-  const tenant = await createTenant(
-    db,
-    { slug: `bench-${runId}`, displayName: 'Benchmark Retailer', roles: ['issuer', 'partner'], timezone: 'Europe/Moscow', currency: 'RUB', rateLimitPerMinute: null },
-    'bench',
-  );
-  const row = await requireTenantRow(db, tenant.slug);
-  const { secret } = await createTenantApiKey(db, { tenant: row, name: 'bench key', scopes: ['admin'], actor: 'bench' });
+  const issuer = await createBenchTenant(db, { slug: `bench-${runId}`, displayName: 'Benchmark Retailer', role: 'issuer' }, ['admin']);
+  const partner = await createBenchTenant(db, { slug: `bench-partner-${runId}`, displayName: 'Benchmark Partner', role: 'partner' }, ['pools:write', 'agreements:write']);
 
   const state: HttpAppState = { shuttingDown: false };
   const server = await startHttpServer(createHttpApp(services, state), {
@@ -268,8 +284,8 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
     state,
   });
   stops.push('Coalition Exchange HTTP server', () => server.close());
-  const campaignId = await createBenchCampaign(server.url, secret);
-  const tdb = tenantDb(db, tenantSchemaName(tenant.slug));
+  const campaignId = await createBenchCampaign(server.url, issuer.key);
+  const tdb = tenantDb(db, tenantSchemaName(issuer.slug));
   // One statement, so one snapshot: purchases still in flight commit with their ledger rows.
   const purchaseCounts = async (): Promise<PurchaseCounts> => {
     const row = await tdb
@@ -287,12 +303,23 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
           .where('campaign_id', '=', campaignId)
           .select((inner) => inner.fn.coalesce(inner.fn.sum<string>('amount'), inner.lit(0)).as('n'))
           .as('stickers'),
-        eb.selectFrom('customers').select((inner) => inner.fn.countAll<string>().as('n')).as('customers'),
+        // Not every customer: the exchange scenario seeds customers of its own.
+        eb.selectFrom('purchases').select((inner) => inner.fn.count<string>('customer_id').distinct().as('n')).as('customers'),
       ])
       .executeTakeFirstOrThrow();
     return { purchases: Number(row.purchases), credited: Number(row.credited), stickers: Number(row.stickers), customers: Number(row.customers) };
   };
-  return { runId, baseUrl: server.url, databaseUrl: appDatabaseUrl, services, tenantSlug: tenant.slug, tenantKey: secret, campaignId, purchaseCounts };
+  return {
+    runId,
+    baseUrl: server.url,
+    databaseUrl: appDatabaseUrl,
+    services,
+    tenantSlug: issuer.slug,
+    tenantKey: issuer.key,
+    partnerKey: partner.key,
+    campaignId,
+    purchaseCounts,
+  };
 }
 
 /** The baseline: a plain Express 5 app with one JSON handler, nothing else. */
