@@ -56,24 +56,25 @@ export async function claimCode(trx: Kysely<any>, owner: PoolOwner, offerId: str
     });
   }
   const validUntil = options.validAtLeastUntil ?? options.now;
-  const picked = await db
-    .selectFrom('codes')
-    .select('id')
-    .where('offer_id', '=', offerId)
-    .where('status', '=', 'available')
-    .where(validAt(validUntil))
-    .orderBy('expires_at')
-    .orderBy('id')
-    .limit(1)
-    .forUpdate()
-    .skipLocked()
-    .executeTakeFirst();
-  if (!picked) {
-    throw new AppError('POOL_EXHAUSTED', `Offer ${offerId} has no available code left.`, { offerId });
-  }
   const reserving = options.reserveUntil !== undefined;
+  // One statement picks (skipping rows other claims hold) and takes the code; the
+  // status is checked again on the locked row.
   const row = await db
+    .with('picked', (qc) =>
+      qc
+        .selectFrom('codes')
+        .select('id')
+        .where('offer_id', '=', offerId)
+        .where('status', '=', 'available')
+        .where(validAt(validUntil))
+        .orderBy('expires_at')
+        .orderBy('id')
+        .limit(1)
+        .forUpdate()
+        .skipLocked(),
+    )
     .updateTable('codes')
+    .from('picked')
     .set({
       status: reserving ? 'reserved' : 'issued',
       holder_ref: options.holderRef,
@@ -81,11 +82,14 @@ export async function claimCode(trx: Kysely<any>, owner: PoolOwner, offerId: str
       issued_at: reserving ? null : options.now,
       status_changed_at: options.now,
     })
-    .where('id', '=', picked.id)
-    .where('status', '=', 'available')
-    .returning(['id', 'offer_id', 'batch_id', 'cipher', 'lookup_hash', 'mask', 'expires_at'])
-    .executeTakeFirstOrThrow();
-  await reconcileStockState(db, offerId, options.now, { downOnly: true });
+    .whereRef('codes.id', '=', 'picked.id')
+    .where('codes.status', '=', 'available')
+    .returning(['codes.id', 'codes.offer_id', 'codes.batch_id', 'codes.cipher', 'codes.lookup_hash', 'codes.mask', 'codes.expires_at'])
+    .executeTakeFirst();
+  if (!row) {
+    throw new AppError('POOL_EXHAUSTED', `Offer ${offerId} has no available code left.`, { offerId });
+  }
+  await reconcileStockState(db, offerId, options.now, { downOnly: true, offer });
   const code = new CodeVault(secrets, owner.tenantId).decrypt(row.cipher, row.lookup_hash);
   return { codeId: row.id, offerId: row.offer_id, batchId: row.batch_id, code, mask: row.mask, expiresAt: row.expires_at, status: reserving ? 'reserved' : 'issued', offer };
 }

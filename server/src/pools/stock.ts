@@ -1,6 +1,6 @@
-import { sql, type ExpressionBuilder } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import type { TenantDb } from '../db/database.ts';
-import type { StockState, TenantTables } from '../db/tables.ts';
+import type { OffersTable, StockState, TenantTables } from '../db/tables.ts';
 import { appendOutboxEvent, type OutboxEventType } from '../outbox/events.ts';
 
 /** Codes still valid at `at`: no expiry, or one after it. */
@@ -20,6 +20,8 @@ export async function countAvailable(db: TenantDb, offerId: string, now: Date, l
   const row = await db.selectFrom(inner.as('a')).select(sql<number>`count(*)::integer`.as('n')).executeTakeFirstOrThrow();
   return row.n;
 }
+
+export type OfferStock = Pick<Selectable<OffersTable>, 'title' | 'low_stock_threshold' | 'stock_state'>;
 
 const RANK: Record<StockState, number> = { empty: 0, low: 1, ok: 2 };
 
@@ -51,8 +53,13 @@ function eventsFor(previous: StockState, next: StockState): OutboxEventType[] {
  * reads empty to the next claim (POOL_EXHAUSTED) at once, and pool.empty is written
  * by settleStockState after that refusal, or by the minute's pool sweep.
  */
-export async function reconcileStockState(trx: TenantDb, offerId: string, now: Date, options: { downOnly?: boolean } = {}): Promise<StockState | null> {
-  const offer = await trx.selectFrom('offers').select(['id', 'title', 'low_stock_threshold', 'stock_state']).where('id', '=', offerId).executeTakeFirst();
+export async function reconcileStockState(
+  trx: TenantDb,
+  offerId: string,
+  now: Date,
+  options: { downOnly?: boolean; /** The offer as the caller just read it in this transaction (saves a read). */ offer?: OfferStock } = {},
+): Promise<StockState | null> {
+  const offer = options.offer ?? (await trx.selectFrom('offers').select(['title', 'low_stock_threshold', 'stock_state']).where('id', '=', offerId).executeTakeFirst());
   if (!offer) return null;
   let available = await countAvailable(trx, offerId, now, offer.low_stock_threshold + 1);
   const next = stateFor(available, offer.low_stock_threshold);

@@ -53,6 +53,31 @@ export async function balancesByCampaign(db: TenantDb, customerId: string, now: 
   return rows.map((row) => ({ ...row, available: Number(row.available), total: Number(row.total) }));
 }
 
+/**
+ * A customer's available stickers in one campaign, if the campaign still takes ledger
+ * rows at `now` (not burned), locking the campaign FOR KEY SHARE like
+ * lockOpenCampaigns: the spend's check in one round trip. undefined when the campaign
+ * has burned.
+ */
+export async function availableInOpenCampaign(db: TenantDb, customerId: string, campaignId: string, now: Date): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('campaigns as c')
+    .select((eb) =>
+      eb
+        .selectFrom('sticker_ledger as l')
+        .select(sql<string>`coalesce(sum(l.amount) filter (where ${countsAsAvailable(now)}), 0)`.as('n'))
+        .where('l.customer_id', '=', customerId)
+        .whereRef('l.campaign_id', '=', 'c.id')
+        .as('available'),
+    )
+    .where('c.id', '=', campaignId)
+    .where('c.burned_at', 'is', null)
+    .where('c.burn_at', '>', now)
+    .forKeyShare()
+    .executeTakeFirst();
+  return row ? Number(row.available) : undefined;
+}
+
 /** Amounts still on hold, by the moment they become available. */
 export async function pendingReleases(db: TenantDb, customerId: string, now: Date): Promise<{ campaign_id: string; available_at: Date; amount: number }[]> {
   const rows = await db

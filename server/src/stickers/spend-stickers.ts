@@ -2,8 +2,7 @@ import { assertNotBlocked, customerNotFound, lockCustomer } from '../customers/i
 import type { CustomerRow } from '../customers/customer.queries.ts';
 import type { TenantDb } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
-import { lockOpenCampaigns } from '../campaigns/campaign.queries.ts';
-import { balancesByCampaign, appendLedger } from './ledger.queries.ts';
+import { appendLedger, availableInOpenCampaign } from './ledger.queries.ts';
 
 export interface SpendInput {
   /** A customer id (locked here), or the row the caller already locked in this transaction. */
@@ -27,10 +26,10 @@ export async function spendStickers(trx: TenantDb, input: SpendInput): Promise<{
   const customer = 'blocked_at' in input.customer ? input.customer : await lockCustomer(trx, { id: input.customer.id });
   if (!customer) throw customerNotFound({ id: input.customer.id });
   assertNotBlocked(customer);
-  if (!(await lockOpenCampaigns(trx, [input.campaignId], input.now)).has(input.campaignId)) {
+  const available = await availableInOpenCampaign(trx, customer.id, input.campaignId, input.now);
+  if (available === undefined) {
     throw input.burned?.() ?? new AppError('INSUFFICIENT_STICKERS', 'The campaign has burned its stickers; none can be spent.', { campaignId: input.campaignId, available: 0, required: input.stickers });
   }
-  const available = (await balancesByCampaign(trx, customer.id, input.now)).find((row) => row.campaign_id === input.campaignId)?.available ?? 0;
   if (available < input.stickers) {
     throw new AppError('INSUFFICIENT_STICKERS', `The customer has ${available} available stickers in this campaign; ${input.stickers} are needed.`, {
       campaignId: input.campaignId,
