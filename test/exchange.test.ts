@@ -182,6 +182,29 @@ describe('exchanging stickers for a reward', () => {
     // The code expiring in 3 days is never handed out under a 7-day minimum.
     expect((await exchange(world, { customer: { customerId }, rewardId: reward.id })).body.code).toBe('POOL_EXHAUSTED');
   });
+
+  it("refuses codes of an offer that ends before the reward's minimum validity, and says so in the catalog", async () => {
+    const ends = new Date(world.clock.now().getTime() + 2 * 86_400_000 + 500).toISOString();
+    const { reward } = await rewardWithCodes(world, codeList('ENDS-', 3), { offer: { codesValidUntil: ends }, reward: { minCodeValidityDays: 3 } });
+    const [customerId] = await customersWithStickers(world, 1, 30);
+    const before = await availableStickers(world, customerId!);
+    const refused = await exchange(world, { customer: { customerId }, rewardId: reward.id });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'REWARD_UNAVAILABLE', details: { rewardId: reward.id, reason: 'offer_ends_soon' } });
+    expect(await availableStickers(world, customerId!)).toBe(before);
+    const catalog = await api('GET', '/catalog', world.issuer.key);
+    expect(catalog.body.rewards.find((entry: { id: string }) => entry.id === reward.id).availability).toMatchObject({ exchangeable: false, reason: 'REWARD_UNAVAILABLE', detail: 'offer_ends_soon' });
+    // Even with no minimum, a code is handed out only if it stays valid for an hour,
+    // and never with an expiry at or before its issue.
+    await api('PATCH', `/rewards/${reward.id}`, world.issuer.key, { minCodeValidityDays: 0 });
+    world.clock.set(new Date(new Date(ends).getTime() - 30 * 60_000));
+    expect((await exchange(world, { customer: { customerId }, rewardId: reward.id })).body.details).toMatchObject({ reason: 'offer_ends_soon' });
+    world.clock.set(new Date(new Date(ends).getTime() - 2 * 3_600_000));
+    const served = await exchange(world, { customer: { customerId }, rewardId: reward.id });
+    expect(served.status).toBe(200);
+    expect(new Date(served.body.expiresAt).getTime()).toBeGreaterThan(world.clock.now().getTime());
+    world.clock.set('2026-11-02T10:00:00Z');
+  });
 });
 
 describe('per-customer limits and the monthly cap', () => {

@@ -78,7 +78,7 @@ describe('cancelling a voucher', () => {
     expect(retry.body).toEqual(cancelled.body);
     expect(await availableStickers(world, customerId!)).toBe(10);
     const replay = await exchange(world, { customer: { customerId }, rewardId: reward.id }, issueKey);
-    expect(replay.body).toMatchObject({ id: issued.body.id, code: null, token: null });
+    expect(replay.body).toMatchObject({ id: issued.body.id, status: 'cancelled', code: null, token: null, stickersLeft: 0 });
 
     // The code went back to the pool: the next customer gets it.
     const next = await exchange(world, { customer: { customerId: nextCustomer }, rewardId: reward.id });
@@ -190,7 +190,7 @@ describe('the reward catalog', () => {
       stickerCost: 20,
       partner: { slug: world.partner.tenant.slug, displayName: 'Test Retailer' },
       offer: { value: { type: 'fixed', amountMinor: 50_000 }, minOrderMinor: 300_000 },
-      availability: { exchangeable: true, reason: null, codesLeft: 2, codesLeftAtLeast: false, capLeftThisMonth: 5 },
+      availability: { exchangeable: true, reason: null, detail: null, codesLeft: 2, codesLeftAtLeast: false, capLeftThisMonth: 5 },
       customer: null,
     });
     expect((await find(`?customerId=${customerId}`)).customer).toMatchObject({
@@ -211,14 +211,14 @@ describe('the reward catalog', () => {
     });
 
     await api('POST', `/offers/${offer.id}/status`, world.partner.key, { status: 'paused' });
-    expect((await find()).availability).toMatchObject({ exchangeable: false, reason: 'OFFER_NOT_ACTIVE' });
+    expect((await find()).availability).toMatchObject({ exchangeable: false, reason: 'REWARD_UNAVAILABLE', detail: 'offer_not_active' });
     await api('POST', `/offers/${offer.id}/status`, world.partner.key, { status: 'active' });
     await api('POST', `/agreements/${agreement.id}/status`, world.partner.key, { status: 'suspended' });
-    expect((await find()).availability.reason).toBe('AGREEMENT_INACTIVE');
+    expect((await find()).availability).toMatchObject({ reason: 'AGREEMENT_INACTIVE', detail: 'suspended' });
     await api('POST', `/agreements/${agreement.id}/status`, world.partner.key, { status: 'active' });
     const [other] = await customersWithStickers(world, 1, 20);
     await exchange(world, { customer: { customerId: other }, rewardId: reward.id });
-    expect((await find()).availability).toMatchObject({ exchangeable: false, reason: 'POOL_EXHAUSTED', codesLeft: 0 });
+    expect((await find()).availability).toMatchObject({ exchangeable: false, reason: 'POOL_EXHAUSTED', detail: null, codesLeft: 0 });
 
     await api('POST', `/rewards/${reward.id}/status`, world.issuer.key, { status: 'paused' });
     expect(await find()).toBeUndefined();

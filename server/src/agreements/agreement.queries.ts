@@ -1,6 +1,7 @@
 import type { Insertable, Updateable } from 'kysely';
 import type { CoalitionDb } from '../db/database.ts';
 import type { AgreementsTable, AgreementStatus } from '../db/tables.ts';
+import type { TenantSummary } from '../tenants/tenant.queries.ts';
 import type { AgreementParties, AgreementRow } from './agreement.ts';
 
 export async function insertAgreement(db: CoalitionDb, values: Insertable<AgreementsTable>): Promise<AgreementRow> {
@@ -53,47 +54,29 @@ export async function listAgreementRows(db: CoalitionDb, tenantId: string | null
   return query.execute();
 }
 
-export interface TenantSummary {
-  id: string;
-  slug: string;
-  displayName: string;
-  roles: string[];
-  status: string;
-  timezone: string;
-}
-
-export async function tenantSummaries(db: CoalitionDb, ids: readonly string[]): Promise<Map<string, TenantSummary>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('tenants')
-    .select(['id', 'slug', 'display_name', 'roles', 'status', 'timezone'])
-    .where('id', 'in', [...new Set(ids)])
-    .execute();
-  return new Map(rows.map((row) => [row.id, { id: row.id, slug: row.slug, displayName: row.display_name, roles: row.roles, status: row.status, timezone: row.timezone }]));
-}
-
 export function partiesFrom(row: Pick<AgreementRow, 'issuer_tenant_id' | 'partner_tenant_id'>, tenants: Map<string, TenantSummary>): AgreementParties {
   const issuer = tenants.get(row.issuer_tenant_id)!;
   const partner = tenants.get(row.partner_tenant_id)!;
   return { issuer, partner };
 }
 
-export type AgreementInForceRow = AgreementRow & { issuer_status: string; partner_status: string; partner_slug: string; issuer_slug: string };
+export type AgreementWithPartiesRow = AgreementRow & { issuer_status: string; partner_status: string; partner_slug: string; issuer_slug: string };
 
 /**
- * The agreement behind an exchange, with both tenants' status and slugs, locked FOR
- * SHARE OF the agreement until the exchange commits: exchanges do not wait for each
- * other, and a suspension or end (FOR UPDATE) waits for those in flight.
+ * The issuer's agreements among `ids`, with both tenants' status and slugs. The exchange
+ * reads its agreement here without a row lock: a suspension does not wait for exchanges
+ * in flight (they finish), and every exchange that reads the agreement after the
+ * suspension has committed is refused.
  */
-export async function lockAgreementForExchange(db: CoalitionDb, id: string, issuerTenantId: string): Promise<AgreementInForceRow | undefined> {
+export async function agreementsOfIssuer(db: CoalitionDb, issuerTenantId: string, ids: readonly string[]): Promise<AgreementWithPartiesRow[]> {
+  if (ids.length === 0) return [];
   return db
     .selectFrom('agreements as a')
     .innerJoin('tenants as i', 'i.id', 'a.issuer_tenant_id')
     .innerJoin('tenants as p', 'p.id', 'a.partner_tenant_id')
     .selectAll('a')
     .select(['i.status as issuer_status', 'p.status as partner_status', 'i.slug as issuer_slug', 'p.slug as partner_slug'])
-    .where('a.id', '=', id)
+    .where('a.id', 'in', [...ids])
     .where('a.issuer_tenant_id', '=', issuerTenantId)
-    .forShare('a')
-    .executeTakeFirst() as Promise<AgreementInForceRow | undefined>;
+    .execute() as Promise<AgreementWithPartiesRow[]>;
 }

@@ -106,7 +106,7 @@ export const agreementOutputSchema = z.object({
   validUntil: z.string().nullable(),
   monthlyCap: z.number().int().nullable(),
   status: agreementStatusSchema,
-  inForce: z.boolean().describe('Whether exchanges may happen under it right now: active and inside its validity period.'),
+  inForce: z.boolean().describe('Whether exchanges may happen under it right now: active, inside its validity period, and both tenants active.'),
   proposed: actionSchema,
   accepted: actionSchema.nullable(),
   lastStatusChange: actionSchema.extend({ status: agreementStatusSchema, reason: z.string().nullable() }).nullable(),
@@ -118,9 +118,16 @@ export type Agreement = z.infer<typeof agreementOutputSchema>;
 export type AgreementRow = Selectable<AgreementsTable>;
 export type AgreementSide = 'issuer' | 'partner' | 'operator';
 
+interface Party {
+  id: string;
+  slug: string;
+  displayName: string;
+  status: string;
+}
+
 export interface AgreementParties {
-  issuer: { id: string; slug: string; displayName: string };
-  partner: { id: string; slug: string; displayName: string };
+  issuer: Party;
+  partner: Party;
 }
 
 export function modelOf(row: Pick<AgreementRow, 'model' | 'amount_minor' | 'percent'>): CommercialModel {
@@ -140,9 +147,19 @@ export function sideOf(row: Pick<AgreementRow, 'issuer_tenant_id' | 'partner_ten
   return tenantId === row.issuer_tenant_id ? 'issuer' : 'partner';
 }
 
-/** Exchanges may happen: active and inside the validity period. */
-export function isInForce(row: Pick<AgreementRow, 'status' | 'valid_from' | 'valid_until'>, now: Date): boolean {
-  return row.status === 'active' && row.valid_from <= now && (row.valid_until === null || row.valid_until > now);
+export type AgreementProblem = 'proposed' | 'suspended' | 'ended' | 'declined' | 'withdrawn' | 'not_yet_valid' | 'expired' | 'issuer_suspended' | 'partner_suspended';
+
+/**
+ * Why no exchange may happen under the agreement at `now`, or null when it is in force:
+ * active, inside its validity period, and both tenants active.
+ */
+export function agreementProblem(row: Pick<AgreementRow, 'status' | 'valid_from' | 'valid_until'>, statuses: { issuer: string; partner: string }, now: Date): AgreementProblem | null {
+  if (row.status !== 'active') return row.status;
+  if (row.valid_from > now) return 'not_yet_valid';
+  if (row.valid_until !== null && row.valid_until <= now) return 'expired';
+  if (statuses.issuer !== 'active') return 'issuer_suspended';
+  if (statuses.partner !== 'active') return 'partner_suspended';
+  return null;
 }
 
 export function toAgreement(row: AgreementRow, parties: AgreementParties, now: Date): Agreement {
@@ -159,7 +176,7 @@ export function toAgreement(row: AgreementRow, parties: AgreementParties, now: D
     validUntil: row.valid_until?.toISOString() ?? null,
     monthlyCap: row.monthly_cap,
     status: row.status,
-    inForce: isInForce(row, now),
+    inForce: agreementProblem(row, { issuer: parties.issuer.status, partner: parties.partner.status }, now) === null,
     proposed: { side: sideOf(row, row.proposed_by_tenant_id), actor: row.proposed_by, at: row.proposed_at.toISOString() },
     accepted:
       row.accepted_at && row.accepted_by

@@ -5,16 +5,18 @@ import { tenantSchemaName } from '../db/schema-names.ts';
 import type { AgreementStatus } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
 import { parseInput, validationError } from '../errors/validation.ts';
-import { describeOffers, type OfferSummary } from '../offers/manage-offers.ts';
+import { describeOffers } from '../offers/manage-offers.ts';
+import type { OfferSummary } from '../offers/offer.ts';
 import { appendOutboxEvent, type OutboxEventType } from '../outbox/events.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
-import { findTenantBySlug } from '../tenants/tenant.queries.ts';
+import { findTenantBySlug, tenantSummaries, toTenantSummary, type TenantSummary } from '../tenants/tenant.queries.ts';
 import type { z } from 'zod';
 import {
   AGREEMENT_STEPS,
   agreementStatusChangeSchema,
   createAgreementInputSchema,
   modelColumns,
+  modelOf,
   proposeAgreementInputSchema,
   sideOf,
   toAgreement,
@@ -31,10 +33,8 @@ import {
   insertAgreement,
   listAgreementRows,
   partiesFrom,
-  tenantSummaries,
   updateAgreementRow,
   type AgreementFilter,
-  type TenantSummary,
 } from './agreement.queries.ts';
 
 const newAgreementId = prefixedIds('agr');
@@ -54,25 +54,34 @@ async function requireParty(db: CoalitionDb, slug: string, role: 'issuer' | 'par
   if (!row || !row.roles.includes(role) || row.status !== 'active') {
     throw new AppError('COUNTERPARTY_NOT_FOUND', `No active ${role} tenant has slug "${slug}".`, { slug, requiredRole: role });
   }
-  return { id: row.id, slug: row.slug, displayName: row.display_name, roles: row.roles, status: row.status, timezone: row.timezone };
+  return toTenantSummary(row);
 }
 
 /**
  * The partner's offers named by the agreement must exist and not be closed; a
  * percentage of the order value is paid in the orders' currency, so that model needs
- * offers in the agreement's currency.
+ * offers in the agreement's currency. `opaque`: the caller is not the partner and has
+ * seen none of these offers yet (an issuer's proposal): every refusal is the same
+ * OFFER_NOT_FOUND, telling nothing of an offer's status or currency; the partner's
+ * acceptance checks the rest.
  */
-async function checkOffers(db: Database, partner: TenantSummary, terms: Pick<Terms, 'offerIds' | 'model' | 'currency'>): Promise<void> {
+async function checkOffers(db: Database, partner: Pick<TenantSummary, 'slug'>, terms: Pick<Terms, 'offerIds' | 'model' | 'currency'>, options: { opaque: boolean }): Promise<void> {
   const { offerIds } = terms;
   const offers = await describeOffers(tenantDb(db, tenantSchemaName(partner.slug)), offerIds);
-  const missing = offerIds.filter((id) => !offers.has(id));
-  if (missing.length) throw new AppError('OFFER_NOT_FOUND', `Partner ${partner.slug} has no offer ${missing.join(', ')}.`, { offerIds: missing });
+  const unusable = offerIds.filter((id) => !offers.has(id) || (options.opaque && offers.get(id)!.status === 'closed'));
+  if (unusable.length) throw new AppError('OFFER_NOT_FOUND', `Partner ${partner.slug} has no open offer ${unusable.join(', ')}.`, { offerIds: unusable });
+  if (options.opaque) return;
   const closed = offerIds.filter((id) => offers.get(id)!.status === 'closed');
   if (closed.length) throw new AppError('OFFER_CLOSED', `Offer ${closed.join(', ')} of partner ${partner.slug} is closed.`, { offerIds: closed });
   const otherCurrency = offerIds.filter((id) => offers.get(id)!.currency !== terms.currency);
   if (terms.model.type === 'partner_pays_percent_of_order' && otherCurrency.length) {
     throw validationError([{ path: ['currency'], message: `must be the currency of the offers (${offers.get(otherCurrency[0]!)!.currency}) when the partner pays a percentage of the order value` }]);
   }
+}
+
+/** Whether the issuer may see the offers: the partner named them itself, or accepted them. */
+function offersDisclosedTo(row: AgreementRow, tenant: TenantHandle | null): boolean {
+  return tenant === null || tenant.id === row.partner_tenant_id || row.proposed_by_tenant_id === row.partner_tenant_id || row.accepted_at !== null;
 }
 
 /**
@@ -129,7 +138,7 @@ export async function proposeAgreement(context: AgreementActor & { tenant: Tenan
   const me = (await tenantSummaries(coalition, [context.tenant.id])).get(context.tenant.id)!;
   const other = await requireParty(coalition, otherSlug, mySide === 'issuer' ? 'partner' : 'issuer');
   const parties = mySide === 'issuer' ? { issuer: me, partner: other } : { issuer: other, partner: me };
-  await checkOffers(context.db, parties.partner, input);
+  await checkOffers(context.db, parties.partner, input, { opaque: mySide === 'issuer' });
   return context.db.transaction().execute(async (trx) => {
     const row = await insertAgreement(coalitionDb(trx), {
       id: newAgreementId(),
@@ -153,7 +162,7 @@ export async function createAgreement(context: Omit<AgreementActor, 'tenant'>, r
   if (input.issuer === input.partner) throw validationError([{ path: ['partner'], message: 'must be another tenant than the issuer' }]);
   const coalition = coalitionDb(context.db);
   const parties = { issuer: await requireParty(coalition, input.issuer, 'issuer'), partner: await requireParty(coalition, input.partner, 'partner') };
-  await checkOffers(context.db, parties.partner, input);
+  await checkOffers(context.db, parties.partner, input, { opaque: false });
   return context.db.transaction().execute(async (trx) => {
     const row = await insertAgreement(coalitionDb(trx), {
       id: newAgreementId(),
@@ -201,6 +210,7 @@ export async function getAgreement(context: Omit<AgreementActor, 'actor'>, id: s
   const coalition = coalitionDb(context.db);
   const row = await requireAgreement(coalition, context.tenant, id);
   const [agreement] = await withParties(coalition, [row], context.now);
+  if (!offersDisclosedTo(row, context.tenant)) return { ...agreement!, offers: [] };
   const offers = await describeOffers(tenantDb(context.db, tenantSchemaName(agreement!.partner.slug)), row.offer_ids);
   return { ...agreement!, offers: row.offer_ids.flatMap((offerId) => offers.get(offerId) ?? []) };
 }
@@ -233,13 +243,16 @@ export async function decideProposal(context: AgreementActor & { tenant: TenantH
       );
     }
     const side = sideOf(row, context.tenant.id);
+    const tenants = await tenantSummaries(coalition, [row.issuer_tenant_id, row.partner_tenant_id]);
+    const parties = partiesFrom(row, tenants);
+    // The offers may have closed since the proposal, and an issuer's proposal was
+    // checked only for what the issuer may learn: the acceptance checks everything.
+    if (decision === 'accept') await checkOffers(trx, parties.partner, { offerIds: row.offer_ids, model: modelOf(row), currency: row.currency }, { opaque: false });
     const updated = await updateAgreementRow(coalition, id, {
       status: DECISION_STATUS[decision],
       ...(decision === 'accept' ? { accepted_by: context.actor, accepted_at: context.now } : { status_changed_by_tenant_id: context.tenant.id, status_changed_by: context.actor, status_changed_at: context.now, status_reason: reason ?? null }),
       updated_at: context.now,
     });
-    const tenants = await tenantSummaries(coalition, [row.issuer_tenant_id, row.partner_tenant_id]);
-    const parties = partiesFrom(row, tenants);
     await announce(trx, updated, parties, DECISION_EVENTS[decision], { side, actor: context.actor, reason: reason ?? null }, context.now);
     return toAgreement(updated, parties, context.now);
   });

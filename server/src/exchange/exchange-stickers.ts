@@ -1,36 +1,34 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
-import { lockAgreementForExchange, type AgreementInForceRow } from '../agreements/agreement.queries.ts';
+import { agreementProblem } from '../agreements/agreement.ts';
+import { agreementsOfIssuer } from '../agreements/agreement.queries.ts';
+import { countAgainstCap } from '../agreements/agreement-usage.queries.ts';
 import type { TenantHandle } from '../auth/principal.ts';
 import { cardNumberSchema, customerIdSchema, phoneInputSchema } from '../customers/customer.ts';
 import { assertNotBlocked, customerKeyOf, customerNotFound, lockCustomer } from '../customers/identify-customer.ts';
-import { coalitionDb, tenantDb, type CoalitionDb, type Database } from '../db/database.ts';
+import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
 import { prefixedIds } from '../db/ids.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
 import { AppError } from '../errors/app-error.ts';
 import { parseInput } from '../errors/validation.ts';
 import { requireIdempotencyKey, runIdempotent } from '../idempotency/run-idempotent.ts';
 import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
-import { toOffer } from '../offers/offer.ts';
+import { termsOf, toOffer } from '../offers/offer.ts';
 import { appendOutboxEvent } from '../outbox/events.ts';
-import { claimCode, revealCodes, type ClaimedCode, type PoolOwner } from '../pools/claim-code.ts';
+import { claimCode, type ClaimedCode, type PoolOwner } from '../pools/claim-code.ts';
+import { revealCodes } from '../pools/issued-codes.ts';
 import { settleStockState } from '../pools/stock.ts';
-import { agreementProblem, limitUsage } from '../rewards/availability.ts';
+import { limitUsage } from '../rewards/availability.ts';
 import { requireReward } from '../rewards/manage-rewards.ts';
-import { rewardIdSchema, type RewardRow } from '../rewards/reward.ts';
+import { codesNeededUntil, rewardIdSchema, type RewardRow } from '../rewards/reward.ts';
 import type { Secrets } from '../secrets/secrets.ts';
 import { chargeIssuedCode } from '../settlement/settlement-entries.ts';
 import { spendStickers } from '../stickers/spend-stickers.ts';
-import { monthOf, periodAround } from '../system/calendar.ts';
 import { voucherSecrets } from '../vouchers/show-vouchers.ts';
 import { signingKeyFor } from '../vouchers/signing-keys.ts';
 import { toVoucher, voucherOutputSchema, type VoucherWithSlugs } from '../vouchers/voucher.ts';
 import { findVoucherOfIssuer, insertVoucher } from '../vouchers/voucher.queries.ts';
-import type { VoucherTerms } from '../vouchers/voucher-token.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Every code handed out is valid for at least this long, even with minCodeValidityDays 0. */
-const MIN_CODE_VALIDITY_MS = 60 * 60 * 1000;
 
 const newVoucherId = prefixedIds('vch');
 
@@ -70,32 +68,6 @@ function unavailable(reward: RewardRow, reason: string, message: string): AppErr
   return new AppError('REWARD_UNAVAILABLE', message, { rewardId: reward.id, reason });
 }
 
-/** The agreement's monthly cap: one conditional increment of this month's counter, or AGREEMENT_CAP_REACHED. */
-async function countAgainstCap(db: CoalitionDb, agreement: AgreementInForceRow, now: Date): Promise<string | null> {
-  if (agreement.monthly_cap === null) return null;
-  const period = monthOf(now, agreement.timezone);
-  const counted = await db
-    .insertInto('agreement_usage')
-    .values({ agreement_id: agreement.id, period, issued: 1 })
-    .onConflict((oc) =>
-      oc
-        .columns(['agreement_id', 'period'])
-        .doUpdateSet({ issued: sql`agreement_usage.issued + 1` })
-        .where('agreement_usage.issued', '<', agreement.monthly_cap),
-    )
-    .returning('issued')
-    .executeTakeFirst();
-  if (!counted) {
-    const resetsAt = periodAround(now, 'month', agreement.timezone).end.toISOString();
-    throw new AppError('AGREEMENT_CAP_REACHED', `The agreement's cap of ${agreement.monthly_cap} codes this month is used up; it frees up at ${resetsAt}.`, {
-      agreementId: agreement.id,
-      monthlyCap: agreement.monthly_cap,
-      resetsAt,
-    });
-  }
-  return period;
-}
-
 /**
  * A customer turns stickers into a partner's promo code, in ONE transaction across the
  * issuer's schema (reward, customer, ledger, idempotency key, outbox), the partner's
@@ -104,10 +76,11 @@ async function countAgainstCap(db: CoalitionDb, agreement: AgreementInForceRow, 
  * without a debit.
  *
  * Lock order (the same in every writer, so none deadlock): Idempotency-Key row →
- * agreement FOR SHARE → customer FOR NO KEY UPDATE → campaign FOR KEY SHARE → one
+ * customer FOR NO KEY UPDATE → campaign FOR KEY SHARE → offer FOR KEY SHARE → one
  * available code FOR UPDATE SKIP LOCKED (→ the offer row, only when its stock state
  * changes) → the month's cap counter (capped agreements only, as late as possible:
- * every exchange under the agreement queues on it).
+ * every exchange under the agreement queues on it). The agreement is read without a
+ * lock (docs/adr/0008).
  *
  * The stored answer of the Idempotency-Key holds no code or token: a replay decrypts
  * the code again and re-signs the voucher, which yields the same token (Ed25519 is
@@ -126,13 +99,13 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
     outcome = await context.db.transaction().execute((trx) => {
       const issuerDb = tenantDb(trx, tenant.schema);
       const coalition = coalitionDb(trx);
-      return runIdempotent(issuerDb, { key: idempotencyKey, operation: 'exchange', input, now }, async (): Promise<ExchangeResult> => {
+      return runIdempotent(issuerDb, { key: idempotencyKey, operation: 'exchange', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async (): Promise<ExchangeResult> => {
         const reward = await requireReward(issuerDb, input.rewardId);
         if (reward.status !== 'active') throw unavailable(reward, reward.status, `Reward ${reward.id} is ${reward.status}.`);
 
-        const agreement = await lockAgreementForExchange(coalition, reward.agreement_id, tenant.id);
-        if (!agreement) throw unavailable(reward, 'agreement_missing', `The agreement behind reward ${reward.id} no longer exists.`);
-        const problem = agreementProblem(agreement, now);
+        const [agreement] = await agreementsOfIssuer(coalition, tenant.id, [reward.agreement_id]);
+        if (!agreement) throw new Error(`Reward ${reward.id} names agreement ${reward.agreement_id}, which is not the issuer's`);
+        const problem = agreementProblem(agreement, { issuer: agreement.issuer_status, partner: agreement.partner_status }, now);
         if (problem) {
           throw new AppError('AGREEMENT_INACTIVE', `The agreement with ${agreement.partner_slug} behind this reward is not in force (${problem.replaceAll('_', ' ')}).`, {
             agreementId: agreement.id,
@@ -174,16 +147,15 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
         const owner: PoolOwner = { tenantId: agreement.partner_tenant_id, schema: tenantSchemaName(agreement.partner_slug) };
         let claimed: ClaimedCode;
         try {
-          claimed = await claimCode(trx, owner, reward.offer_id, context.secrets, {
-            now,
-            holderRef: voucherId,
-            validAtLeastUntil: new Date(now.getTime() + Math.max(reward.min_code_validity_days * DAY_MS, MIN_CODE_VALIDITY_MS)),
-          });
+          claimed = await claimCode(trx, owner, reward.offer_id, context.secrets, { now, holderRef: voucherId, validAtLeastUntil: codesNeededUntil(reward, now) });
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
           if (error.code === 'POOL_EXHAUSTED') {
             exhausted = { owner, offerId: reward.offer_id };
             throw new AppError('POOL_EXHAUSTED', `${agreement.partner_slug} has no code left for reward ${reward.id}.`, { rewardId: reward.id, offerId: reward.offer_id });
+          }
+          if (error.code === 'OFFER_NOT_ACTIVE' && error.details.endsTooSoon) {
+            throw unavailable(reward, 'offer_ends_soon', `${agreement.partner_slug}'s offer ends before a code would be valid long enough for this reward.`);
           }
           if (error.code === 'OFFER_NOT_ACTIVE' || error.code === 'OFFER_NOT_FOUND') {
             throw unavailable(reward, 'offer_not_active', `${agreement.partner_slug} is not handing out codes for this offer right now.`);
@@ -193,8 +165,7 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
 
         const usagePeriod = await countAgainstCap(coalition, agreement, now);
 
-        const offer = toOffer(claimed.offer);
-        const terms: VoucherTerms = { title: offer.title, description: offer.description, value: offer.value, currency: offer.currency, minOrderMinor: offer.minOrderMinor, termsUrl: offer.termsUrl };
+        const terms = termsOf(toOffer(claimed.offer));
         const expiresAt = floorToSecond(earliest(claimed.expiresAt, claimed.offer.codes_valid_until, new Date(now.getTime() + reward.voucher_valid_days * DAY_MS)));
         const row: VoucherWithSlugs = {
           id: voucherId,
@@ -249,12 +220,20 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
   return { result: { ...outcome.result, ...(await revealExchanged(context, outcome.result.id, issued)) }, replayed: outcome.replayed };
 }
 
-/** The code and signed forms of the exchanged voucher: from memory on the first run, decrypted and re-signed on a replay (none once cancelled). */
-async function revealExchanged(context: ExchangeContext, voucherId: string, issued: { row: VoucherWithSlugs; code: string } | undefined) {
-  if (issued) return voucherSecrets(context.db, context.secrets, issued.row, issued.code);
+/**
+ * The code and signed forms of the exchanged voucher: from memory on the first run,
+ * decrypted and re-signed on a replay. A replay of a voucher cancelled since shows it
+ * cancelled, without its code (which may belong to someone else by now).
+ */
+async function revealExchanged(context: ExchangeContext, voucherId: string, issued: { row: VoucherWithSlugs; code: string } | undefined): Promise<Partial<ExchangeResult>> {
+  if (issued) return voucherSecrets(context.db, context.secrets, issued.row, issued.code, context.now);
   const row = await findVoucherOfIssuer(coalitionDb(context.db), context.tenant.id, voucherId);
-  if (!row || row.status === 'cancelled') return { code: null, token: null, qrText: null };
+  if (!row) throw new Error(`The stored answer names voucher ${voucherId}, which does not exist`);
+  if (row.status === 'cancelled') {
+    const { status, cancellation, code, token, qrText } = toVoucher(row, context.now, null);
+    return { status, cancellation, code, token, qrText };
+  }
   const owner = { tenantId: row.partner_tenant_id, schema: tenantSchemaName(row.partner_slug) };
   const code = (await revealCodes(context.db, owner, context.secrets, [row.code_id])).get(row.code_id)!;
-  return voucherSecrets(context.db, context.secrets, row, code);
+  return voucherSecrets(context.db, context.secrets, row, code, context.now);
 }

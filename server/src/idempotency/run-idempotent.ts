@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { TenantDb } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
+import type { Secrets } from '../secrets/secrets.ts';
 
 export const idempotencyKeySchema = z
   .string()
@@ -17,6 +18,12 @@ export interface IdempotentRequest {
   input: unknown;
   /** From the clock, like every other timestamp: retention is measured from it. */
   now: Date;
+  /**
+   * The fingerprint is keyed (HMAC under a per-tenant subkey): bodies carry phone
+   * numbers and card numbers, and a plain hash of a body is reversed by trying every
+   * phone number, which would undo the keyed phone hashes.
+   */
+  fingerprintKey: { secrets: Secrets; tenantId: string };
 }
 
 export function requireIdempotencyKey(key: string | undefined): string {
@@ -49,7 +56,9 @@ function canonicalJson(value: unknown): string {
  */
 export async function runIdempotent<T>(trx: TenantDb, request: IdempotentRequest, work: () => Promise<T>): Promise<{ result: T; replayed: boolean }> {
   const key = requireIdempotencyKey(request.key);
-  const fingerprint = createHash('sha256').update(`${request.operation}\n${canonicalJson(request.input)}`).digest('hex');
+  const fingerprint = createHmac('sha256', request.fingerprintKey.secrets.subkey(`idempotency:${request.fingerprintKey.tenantId}`))
+    .update(`${request.operation}\n${canonicalJson(request.input)}`)
+    .digest('hex');
   const claimed = await trx
     .insertInto('idempotency_keys')
     .values({ key, operation: request.operation, fingerprint, response: 'null', created_at: request.now })

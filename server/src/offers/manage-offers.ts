@@ -1,5 +1,4 @@
 import { prefixedIds } from '../db/ids.ts';
-export type { OfferSummary } from './offer.ts';
 import type { TenantHandle } from '../auth/principal.ts';
 import type { TenantDb } from '../db/database.ts';
 import type { OffersTable } from '../db/tables.ts';
@@ -70,9 +69,15 @@ function valueColumns(value: NonNullable<UpdateOfferInput['value']>): { value_ty
     : { value_type: 'percent', value_minor: null, value_percent: value.percent };
 }
 
-export async function requireOffer(db: TenantDb, id: string, options: { forUpdate?: boolean } = {}): Promise<OfferRow> {
+/**
+ * `forUpdate`: FOR NO KEY UPDATE, enough for edits that claims may see either way.
+ * `forValueChange`: FOR UPDATE, which waits for the claims in flight (they hold the
+ * offer FOR KEY SHARE) so that their codes are seen before the value may change.
+ */
+export async function requireOffer(db: TenantDb, id: string, options: { forUpdate?: boolean; forValueChange?: boolean } = {}): Promise<OfferRow> {
   let query = db.selectFrom('offers').selectAll().where('id', '=', id);
-  if (options.forUpdate) query = query.forNoKeyUpdate();
+  if (options.forValueChange) query = query.forUpdate();
+  else if (options.forUpdate) query = query.forNoKeyUpdate();
   const row = await query.executeTakeFirst();
   if (!row) throw new AppError('OFFER_NOT_FOUND', `No offer ${id} exists.`, { offerId: id });
   return row;
@@ -111,8 +116,9 @@ async function hasIssuedCodes(trx: TenantDb, offerId: string): Promise<boolean> 
 export async function updateOffer(context: OfferContext, id: string, rawPatch: UpdateOfferInput): Promise<Offer> {
   const patch = parseInput(updateOfferInputSchema, rawPatch);
   assertFuture(patch.codesValidUntil, context.now, 'codesValidUntil');
+  const touchesValue = patch.value !== undefined || patch.currency !== undefined || patch.minOrderMinor !== undefined;
   return context.tenant.db.transaction().execute(async (trx) => {
-    const row = await requireOffer(trx, id, { forUpdate: true });
+    const row = await requireOffer(trx, id, touchesValue ? { forValueChange: true } : { forUpdate: true });
     if (row.status === 'closed') throw new AppError('OFFER_CLOSED', `Offer ${id} is closed and can no longer change.`, { offerId: id });
     const current = toOffer(row);
     const valueChanges =

@@ -101,15 +101,24 @@ export type Offer = z.infer<typeof offerOutputSchema>;
 
 export type OfferRow = Selectable<OffersTable>;
 
-/** What an issuer sees of a partner's offer it may list (never its pool's codes). */
-export const offerSummarySchema = z.object({
-  id: z.string(),
+/** What a customer is promised: the part of an offer a voucher carries. */
+export const offerTermsSchema = z.object({
   title: z.string(),
   description: z.string(),
   value: offerValueSchema,
   currency: z.string(),
   minOrderMinor: z.number().nullable(),
   termsUrl: z.string().nullable(),
+});
+export type OfferTerms = z.infer<typeof offerTermsSchema>;
+
+export function termsOf(offer: OfferTerms): OfferTerms {
+  return { title: offer.title, description: offer.description, value: offer.value, currency: offer.currency, minOrderMinor: offer.minOrderMinor, termsUrl: offer.termsUrl };
+}
+
+/** What an issuer sees of a partner's offer it may list (never its pool's codes). */
+export const offerSummarySchema = offerTermsSchema.extend({
+  id: z.string(),
   codesValidUntil: z.string().nullable(),
   status: offerStatusSchema,
   stockState: z.enum(['ok', 'low', 'empty']),
@@ -117,8 +126,8 @@ export const offerSummarySchema = z.object({
 export type OfferSummary = z.infer<typeof offerSummarySchema>;
 
 export function toOfferSummary(row: OfferRow): OfferSummary {
-  const { id, title, description, value, currency, minOrderMinor, termsUrl, codesValidUntil, status, stockState } = toOffer(row);
-  return { id, title, description, value, currency, minOrderMinor, termsUrl, codesValidUntil, status, stockState };
+  const offer = toOffer(row);
+  return { id: offer.id, ...termsOf(offer), codesValidUntil: offer.codesValidUntil, status: offer.status, stockState: offer.stockState };
 }
 
 export function codeRulesOf(row: OfferRow): CodeRules {

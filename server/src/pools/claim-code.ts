@@ -46,16 +46,20 @@ export interface ClaimOptions {
  */
 export async function claimCode(trx: Kysely<any>, owner: PoolOwner, offerId: string, secrets: Secrets, options: ClaimOptions): Promise<ClaimedCode> {
   const db = tenantDb(trx, owner.schema);
-  const offer = await db.selectFrom('offers').selectAll().where('id', '=', offerId).executeTakeFirst();
+  // FOR KEY SHARE: an edit of the offer's value (FOR UPDATE) waits for the claims in
+  // flight and then sees their codes as issued, so the value a customer was promised
+  // never changes under them. Claims do not wait for each other.
+  const offer = await db.selectFrom('offers').selectAll().where('id', '=', offerId).forKeyShare().executeTakeFirst();
   if (!offer) throw new AppError('OFFER_NOT_FOUND', `No offer ${offerId} exists.`, { offerId });
-  if (offer.status !== 'active' || (offer.codes_valid_until && offer.codes_valid_until <= options.now)) {
-    throw new AppError('OFFER_NOT_ACTIVE', `Offer ${offerId} is ${offer.status === 'active' ? 'past its codes-valid-until date' : offer.status}; no code can be handed out.`, {
-      offerId,
-      status: offer.status,
-      codesValidUntil: offer.codes_valid_until?.toISOString() ?? null,
-    });
-  }
   const validUntil = options.validAtLeastUntil ?? options.now;
+  if (offer.status !== 'active' || (offer.codes_valid_until && offer.codes_valid_until <= validUntil)) {
+    const endsTooSoon = offer.status === 'active' && offer.codes_valid_until! > options.now;
+    throw new AppError(
+      'OFFER_NOT_ACTIVE',
+      `Offer ${offerId} ${offer.status !== 'active' ? `is ${offer.status}` : endsTooSoon ? 'ends before a code would need to be valid until' : 'is past its codes-valid-until date'}; no code can be handed out.`,
+      { offerId, status: offer.status, codesValidUntil: offer.codes_valid_until?.toISOString() ?? null, ...(endsTooSoon && { endsTooSoon: true }) },
+    );
+  }
   const reserving = options.reserveUntil !== undefined;
   // One statement picks (skipping rows other claims hold) and takes the code; the
   // status is checked again on the locked row.
@@ -131,42 +135,3 @@ export async function releaseReservedCodes(trx: Kysely<any>, owner: PoolOwner, n
   return released.length;
 }
 
-/** The plain codes behind issued code ids, for showing a customer the vouchers they hold. Never logged. */
-export async function revealCodes(trx: Kysely<any>, owner: PoolOwner, secrets: Secrets, codeIds: readonly string[]): Promise<Map<string, string>> {
-  if (codeIds.length === 0) return new Map();
-  const rows = await tenantDb(trx, owner.schema).selectFrom('codes').select(['id', 'cipher', 'lookup_hash']).where('id', 'in', [...codeIds]).execute();
-  const vault = new CodeVault(secrets, owner.tenantId);
-  return new Map(rows.map((row) => [row.id, vault.decrypt(row.cipher, row.lookup_hash)]));
-}
-
-/**
- * Takes back the code of a cancelled voucher, in the caller's transaction. The offer's
- * policy decides: `return_to_pool` makes it available again (if it is still valid, its
- * batch not voided and the offer not closed), `void` retires it. null when the code is
- * no longer issued to this holder (it was redeemed meanwhile).
- */
-export async function takeBackCode(trx: Kysely<any>, owner: PoolOwner, input: { codeId: string; holderRef: string; now: Date }): Promise<'returned_to_pool' | 'voided' | null> {
-  const db = tenantDb(trx, owner.schema);
-  const code = await db
-    .selectFrom('codes as c')
-    .innerJoin('offers as o', 'o.id', 'c.offer_id')
-    .innerJoin('code_batches as b', 'b.id', 'c.batch_id')
-    .select(['c.id', 'c.offer_id', 'c.status', 'c.holder_ref', 'c.expires_at', 'o.cancelled_code_policy', 'o.status as offer_status', 'o.codes_valid_until', 'b.status as batch_status'])
-    .where('c.id', '=', input.codeId)
-    .forUpdate('c')
-    .executeTakeFirst();
-  if (!code || code.status !== 'issued' || code.holder_ref !== input.holderRef) return null;
-  const reusable =
-    code.cancelled_code_policy === 'return_to_pool' &&
-    code.offer_status !== 'closed' &&
-    code.batch_status !== 'voided' &&
-    (code.expires_at === null || code.expires_at > input.now) &&
-    (code.codes_valid_until === null || code.codes_valid_until > input.now);
-  await db
-    .updateTable('codes')
-    .set(reusable ? { status: 'available', holder_ref: null, issued_at: null, status_changed_at: input.now } : { status: 'voided', status_changed_at: input.now })
-    .where('id', '=', code.id)
-    .execute();
-  if (reusable) await reconcileStockState(db, code.offer_id, input.now);
-  return reusable ? 'returned_to_pool' : 'voided';
-}

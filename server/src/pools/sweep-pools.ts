@@ -51,6 +51,10 @@ export async function sweepPartnerPools(services: AppServices, db: TenantDb, slu
             .$if(!offerEnded, (query) => query.where('expires_at', '<=', now))
             .limit(EXPIRE_STEP),
         )
+        // Checked again on the row itself: a claim that took the code while this
+        // statement waited for its lock leaves it issued (PostgreSQL re-checks only the
+        // outer conditions on a row that changed).
+        .where('status', '=', 'available')
         .executeTakeFirst();
       const n = Number(step.numUpdatedRows);
       expired += n;

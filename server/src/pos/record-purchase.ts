@@ -58,7 +58,7 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
   const occurredAt = checkReceipt(input, context);
   const { now, tenant } = context;
   return tenant.db.transaction().execute((trx) =>
-    runIdempotent(trx, { key: context.idempotencyKey, operation: 'pos.purchase', input, now }, async () => {
+    runIdempotent(trx, { key: context.idempotencyKey, operation: 'pos.purchase', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async () => {
       const settings = await getIssuerSettings(trx);
       const key = customerKeyOf(input.customer, { tenant, secrets: context.secrets, phoneRegion: settings.phoneRegion }, ['customer', 'phone']);
       const { customer, enrolled } = await identifyOrEnrol(trx, key, { autoEnrol: settings.autoEnrol, via: 'pos' });

@@ -24,7 +24,7 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
   const occurredAt = checkReceipt(input, context);
   const { now, tenant } = context;
   return tenant.db.transaction().execute((trx) =>
-    runIdempotent(trx, { key: context.idempotencyKey, operation: 'pos.return', input, now }, async () => {
+    runIdempotent(trx, { key: context.idempotencyKey, operation: 'pos.return', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async () => {
       const purchase = await trx.selectFrom('purchases').selectAll().where('store_code', '=', input.storeCode).where('receipt_id', '=', input.receiptId).executeTakeFirst();
       if (!purchase) {
         throw new AppError('PURCHASE_NOT_FOUND', `No purchase with receipt ${input.receiptId} was recorded for store ${input.storeCode}.`, {

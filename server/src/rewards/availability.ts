@@ -1,20 +1,7 @@
 import { sql } from 'kysely';
-import { isInForce, type AgreementRow } from '../agreements/agreement.ts';
 import type { CoalitionDb } from '../db/database.ts';
 import { periodAround } from '../system/calendar.ts';
 import type { RewardRow } from './reward.ts';
-
-export type AgreementProblem = 'proposed' | 'suspended' | 'ended' | 'declined' | 'withdrawn' | 'not_yet_valid' | 'expired' | 'issuer_suspended' | 'partner_suspended';
-
-/** Why no exchange may happen under the agreement now, or null when it is in force. */
-export function agreementProblem(row: Pick<AgreementRow, 'status' | 'valid_from' | 'valid_until'> & { issuer_status: string; partner_status: string }, now: Date): AgreementProblem | null {
-  if (row.status !== 'active') return row.status;
-  if (row.valid_from > now) return 'not_yet_valid';
-  if (!isInForce(row, now)) return 'expired';
-  if (row.issuer_status !== 'active') return 'issuer_suspended';
-  if (row.partner_status !== 'active') return 'partner_suspended';
-  return null;
-}
 
 export interface LimitUsage {
   total: { limit: number; used: number } | null;

@@ -1,29 +1,31 @@
 import { z } from 'zod';
-import { tenantSummaries, type AgreementInForceRow } from '../agreements/agreement.queries.ts';
+import { agreementProblem } from '../agreements/agreement.ts';
+import { agreementsOfIssuer } from '../agreements/agreement.queries.ts';
+import { capLeftThisMonth } from '../agreements/agreement-usage.queries.ts';
 import type { TenantHandle } from '../auth/principal.ts';
+import { customerIdSchema } from '../customers/customer.ts';
 import { requireCustomer } from '../customers/manage-customers.ts';
 import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
 import { describeOffers } from '../offers/manage-offers.ts';
+import { offerTermsSchema, termsOf } from '../offers/offer.ts';
 import { countAvailable } from '../pools/stock.ts';
 import { balancesByCampaign } from '../stickers/ledger.queries.ts';
-import { monthOf } from '../system/calendar.ts';
-import { voucherTermsSchema } from '../vouchers/voucher.ts';
-import { agreementProblem, limitUsage, type LimitUsage } from './availability.ts';
-import { limitPeriodSchema, type RewardRow } from './reward.ts';
+import { tenantSummaries } from '../tenants/tenant.queries.ts';
+import { limitUsage, type LimitUsage } from './availability.ts';
+import { codesNeededUntil, limitPeriodSchema, type RewardRow } from './reward.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Stock is counted up to this many codes: enough for "plenty", never a scan of a big pool. */
 const STOCK_COUNT_LIMIT = 1_000;
 
 export const catalogInputSchema = z.strictObject({
-  customerId: z.string().regex(/^cus_[0-9A-Za-z]{16}$/, 'must be a customer id (cus_ followed by 16 letters and digits)').optional().describe("With it, each reward shows the customer's progress and limits."),
+  customerId: customerIdSchema.optional().describe("With it, each reward shows the customer's progress and limits."),
 });
 
 const unavailableReasonSchema = z
-  .enum(['AGREEMENT_INACTIVE', 'AGREEMENT_CAP_REACHED', 'OFFER_NOT_ACTIVE', 'POOL_EXHAUSTED', 'CAMPAIGN_BURNED'])
+  .enum(['AGREEMENT_INACTIVE', 'REWARD_UNAVAILABLE', 'POOL_EXHAUSTED', 'AGREEMENT_CAP_REACHED'])
   .nullable()
-  .describe('Why nobody can exchange it right now (an error code the exchange would answer), or null.');
+  .describe('Why nobody can exchange it right now: the error code an exchange would answer, or null.');
 
 export const catalogOutputSchema = z.object({
   customerId: z.string().nullable(),
@@ -36,11 +38,12 @@ export const catalogOutputSchema = z.object({
       stickerCost: z.number().int(),
       campaign: z.object({ id: z.string(), name: z.string(), burnAt: z.string() }),
       partner: z.object({ slug: z.string(), displayName: z.string() }),
-      offer: voucherTermsSchema,
+      offer: offerTermsSchema,
       availability: z.object({
         exchangeable: z.boolean(),
         reason: unavailableReasonSchema,
-        codesLeft: z.number().int().describe(`Codes available for it, counted up to ${STOCK_COUNT_LIMIT}.`),
+        detail: z.string().nullable().describe('The `details.reason` that answer would carry (`suspended`, `offer_not_active`, `campaign_burned`, …), or null.'),
+        codesLeft: z.number().int().describe(`Codes available for it (valid for at least minCodeValidityDays, and an hour), counted up to ${STOCK_COUNT_LIMIT}.`),
         codesLeftAtLeast: z.boolean().describe(`true when codesLeft is the counting limit (${STOCK_COUNT_LIMIT}) and there may be more.`),
         capLeftThisMonth: z.number().int().nullable().describe("Codes the agreement's monthly cap still allows; null = no cap."),
       }),
@@ -78,26 +81,9 @@ export async function getCatalog(context: { db: Database; tenant: TenantHandle; 
   const customer = customerId ? await requireCustomer(tenant, customerId) : null;
   if (rewards.length === 0) return { customerId: customer?.id ?? null, rewards: [] };
 
-  const agreementIds = [...new Set(rewards.map((reward) => reward.agreement_id))];
-  const agreements = new Map(
-    (
-      (await coalition
-        .selectFrom('agreements as a')
-        .innerJoin('tenants as i', 'i.id', 'a.issuer_tenant_id')
-        .innerJoin('tenants as p', 'p.id', 'a.partner_tenant_id')
-        .selectAll('a')
-        .select(['i.status as issuer_status', 'p.status as partner_status', 'i.slug as issuer_slug', 'p.slug as partner_slug'])
-        .where('a.id', 'in', agreementIds)
-        .where('a.issuer_tenant_id', '=', tenant.id)
-        .execute()) as AgreementInForceRow[]
-    ).map((row) => [row.id, row]),
-  );
+  const agreements = new Map((await agreementsOfIssuer(coalition, tenant.id, [...new Set(rewards.map((reward) => reward.agreement_id))])).map((row) => [row.id, row]));
   const partners = await tenantSummaries(coalition, [...agreements.values()].map((row) => row.partner_tenant_id));
-  const usage = await coalition
-    .selectFrom('agreement_usage')
-    .select(['agreement_id', 'period', 'issued'])
-    .where('agreement_id', 'in', agreementIds)
-    .execute();
+  const capLeft = await capLeftThisMonth(coalition, [...agreements.values()], now);
   const campaigns = new Map(
     (await tenant.db.selectFrom('campaigns').select(['id', 'name', 'burn_at', 'burned_at']).where('id', 'in', [...new Set(rewards.map((reward) => reward.campaign_id))]).execute()).map((row) => [row.id, row]),
   );
@@ -112,21 +98,24 @@ export async function getCatalog(context: { db: Database; tenant: TenantHandle; 
     const partnerDb = tenantDb(db, tenantSchemaName(partner.slug));
     const offer = (await describeOffers(partnerDb, [reward.offer_id])).get(reward.offer_id);
     if (!offer) continue;
-    const codesLeft = await countAvailable(partnerDb, reward.offer_id, new Date(now.getTime() + reward.min_code_validity_days * DAY_MS), STOCK_COUNT_LIMIT);
-    const issuedThisMonth = usage.find((row) => row.agreement_id === agreement.id && row.period === monthOf(now, agreement.timezone))?.issued ?? 0;
-    const capLeft = agreement.monthly_cap === null ? null : Math.max(0, agreement.monthly_cap - issuedThisMonth);
-    const offerLive = offer.status === 'active' && (offer.codesValidUntil === null || new Date(offer.codesValidUntil) > now);
-    const reason: Catalog['rewards'][number]['availability']['reason'] = agreementProblem(agreement, now)
-      ? 'AGREEMENT_INACTIVE'
+    const neededUntil = codesNeededUntil(reward, now);
+    const codesLeft = await countAvailable(partnerDb, reward.offer_id, neededUntil, STOCK_COUNT_LIMIT);
+    const capLeftNow = capLeft.get(agreement.id) ?? null;
+    const problem = agreementProblem(agreement, { issuer: agreement.issuer_status, partner: agreement.partner_status }, now);
+    // The same checks, in the same order, as the exchange.
+    const [reason, detail]: [Catalog['rewards'][number]['availability']['reason'], string | null] = problem
+      ? ['AGREEMENT_INACTIVE', problem]
       : campaign.burned_at || campaign.burn_at <= now
-        ? 'CAMPAIGN_BURNED'
-        : !offerLive
-          ? 'OFFER_NOT_ACTIVE'
-          : codesLeft === 0
-            ? 'POOL_EXHAUSTED'
-            : capLeft === 0
-              ? 'AGREEMENT_CAP_REACHED'
-              : null;
+        ? ['REWARD_UNAVAILABLE', 'campaign_burned']
+        : offer.status !== 'active' || (offer.codesValidUntil !== null && new Date(offer.codesValidUntil) <= now)
+          ? ['REWARD_UNAVAILABLE', 'offer_not_active']
+          : offer.codesValidUntil !== null && new Date(offer.codesValidUntil) <= neededUntil
+            ? ['REWARD_UNAVAILABLE', 'offer_ends_soon']
+            : codesLeft === 0
+              ? ['POOL_EXHAUSTED', null]
+              : capLeftNow === 0
+                ? ['AGREEMENT_CAP_REACHED', null]
+                : [null, null];
     entries.push({
       id: reward.id,
       title: reward.title,
@@ -135,8 +124,8 @@ export async function getCatalog(context: { db: Database; tenant: TenantHandle; 
       stickerCost: reward.sticker_cost,
       campaign: { id: campaign.id, name: campaign.name, burnAt: campaign.burn_at.toISOString() },
       partner: { slug: partner.slug, displayName: partner.displayName },
-      offer: { title: offer.title, description: offer.description, value: offer.value, currency: offer.currency, minOrderMinor: offer.minOrderMinor, termsUrl: offer.termsUrl },
-      availability: { exchangeable: reason === null, reason, codesLeft, codesLeftAtLeast: codesLeft >= STOCK_COUNT_LIMIT, capLeftThisMonth: capLeft },
+      offer: termsOf(offer),
+      availability: { exchangeable: reason === null, reason, detail, codesLeft, codesLeftAtLeast: codesLeft >= STOCK_COUNT_LIMIT, capLeftThisMonth: capLeftNow },
       customer: customer
         ? customerProgress(reward, reason === null, balances.get(reward.campaign_id) ?? 0, customer.blocked_at !== null, await limitUsage(coalition, { issuerTenantId: tenant.id, customerId: customer.id, reward, timezone: tenant.timezone, now }))
         : null,

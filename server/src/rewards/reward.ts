@@ -96,6 +96,15 @@ export type Reward = z.infer<typeof rewardOutputSchema>;
 
 export type RewardRow = Selectable<RewardsTable>;
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Every code handed out is valid for at least this long, even with minCodeValidityDays 0. */
+const MIN_CODE_VALIDITY_MS = 60 * 60 * 1000;
+
+/** The moment a code handed out for this reward must still be valid at: the catalog counts and the exchange claims with it. */
+export function codesNeededUntil(reward: Pick<RewardRow, 'min_code_validity_days'>, now: Date): Date {
+  return new Date(now.getTime() + Math.max(reward.min_code_validity_days * DAY_MS, MIN_CODE_VALIDITY_MS));
+}
+
 export function limitsOf(row: RewardRow): Reward['limits'] {
   return {
     perCustomer: row.limit_total,

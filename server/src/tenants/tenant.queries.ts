@@ -28,3 +28,27 @@ export async function updateTenantBySlug(
     .returningAll()
     .executeTakeFirst();
 }
+
+/** What other domains need to know of a tenant they deal with: never its keys or settings. */
+export interface TenantSummary {
+  id: string;
+  slug: string;
+  displayName: string;
+  roles: string[];
+  status: string;
+  timezone: string;
+}
+
+export async function tenantSummaries(db: CoalitionDb, ids: readonly string[]): Promise<Map<string, TenantSummary>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('tenants')
+    .select(['id', 'slug', 'display_name', 'roles', 'status', 'timezone'])
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(rows.map((row) => [row.id, toTenantSummary(row)]));
+}
+
+export function toTenantSummary(row: Pick<Selectable<TenantsTable>, 'id' | 'slug' | 'display_name' | 'roles' | 'status' | 'timezone'>): TenantSummary {
+  return { id: row.id, slug: row.slug, displayName: row.display_name, roles: row.roles, status: row.status, timezone: row.timezone };
+}

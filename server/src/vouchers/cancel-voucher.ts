@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { findAgreement } from '../agreements/agreement.queries.ts';
+import { releaseFromCap } from '../agreements/agreement-usage.queries.ts';
 import { lockOpenCampaigns } from '../campaigns/campaign.queries.ts';
 import { lockCustomer } from '../customers/identify-customer.ts';
 import { coalitionDb, tenantDb } from '../db/database.ts';
@@ -8,7 +9,7 @@ import { AppError } from '../errors/app-error.ts';
 import { humanText } from '../errors/text-schemas.ts';
 import { parseInput } from '../errors/validation.ts';
 import { appendOutboxEvent } from '../outbox/events.ts';
-import { takeBackCode } from '../pools/claim-code.ts';
+import { takeBackCode } from '../pools/issued-codes.ts';
 import { reverseIssueCharges } from '../settlement/settlement-entries.ts';
 import { appendLedger } from '../stickers/ledger.queries.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
@@ -26,7 +27,9 @@ export const cancelVoucherInputSchema = z.strictObject({ reason: humanText(500).
  * it as it is (a retry changes nothing).
  *
  * Lock order: the voucher row first (a redemption takes it first too), then the
- * customer, the campaign, the code and the cap counter, as the exchange does.
+ * customer, the code (and the offer row when its stock state changes), the campaign
+ * and the cap counter. The exchange takes the campaign before the code; the two
+ * cannot wait for each other there, since both only take the campaign FOR KEY SHARE.
  */
 export async function cancelVoucher(reader: VoucherReader & { actor: string }, voucherId: string, rawInput: z.input<typeof cancelVoucherInputSchema>): Promise<Voucher> {
   const input = parseInput(cancelVoucherInputSchema, rawInput);
@@ -65,15 +68,7 @@ export async function cancelVoucher(reader: VoucherReader & { actor: string }, v
     }
     const agreement = (await findAgreement(coalition, voucher.agreement_id))!;
     await reverseIssueCharges(coalition, agreement, voucher.id, now);
-    if (voucher.usage_period !== null) {
-      await coalition
-        .updateTable('agreement_usage')
-        .set((eb) => ({ issued: eb('issued', '-', 1) }))
-        .where('agreement_id', '=', voucher.agreement_id)
-        .where('period', '=', voucher.usage_period)
-        .where('issued', '>', 0)
-        .execute();
-    }
+    if (voucher.usage_period !== null) await releaseFromCap(coalition, voucher.agreement_id, voucher.usage_period);
     const stickersRefunded = refundable ? voucher.stickers : 0;
     await coalition
       .updateTable('vouchers')

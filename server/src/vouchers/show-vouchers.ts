@@ -2,11 +2,11 @@ import type { TenantHandle } from '../auth/principal.ts';
 import { coalitionDb, type Database } from '../db/database.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
 import { AppError } from '../errors/app-error.ts';
-import { revealCodes } from '../pools/claim-code.ts';
+import { revealCodes } from '../pools/issued-codes.ts';
 import type { Secrets } from '../secrets/secrets.ts';
 import { voucherQrText } from './qr-text.ts';
-import { privateKeyOf } from './signing-keys.ts';
-import { toVoucher, termsOf, type Voucher, type VoucherWithSlugs } from './voucher.ts';
+import { keyOfVoucher } from './signing-keys.ts';
+import { toVoucher, voucherTermsOf, type Voucher, type VoucherWithSlugs } from './voucher.ts';
 import { findVoucherOfIssuer, listVouchersOfCustomer, type VoucherListStatus } from './voucher.queries.ts';
 import { signVoucher } from './voucher-token.ts';
 
@@ -17,12 +17,16 @@ export interface VoucherReader {
   now: Date;
 }
 
-/** The plain code and its signed forms for a voucher, signed again with the key that signed it first: the same token, byte for byte. */
-export async function voucherSecrets(db: Database, secrets: Secrets, row: VoucherWithSlugs, code: string): Promise<{ code: string; token: string; qrText: string }> {
-  const privateKey = await privateKeyOf(coalitionDb(db), secrets, row.kid);
+/**
+ * The plain code and its signed forms for a voucher, signed again with the key that
+ * signed it first: the same token, byte for byte (unless that key has been revoked
+ * since: see keyOfVoucher).
+ */
+export async function voucherSecrets(db: Database, secrets: Secrets, row: VoucherWithSlugs, code: string, now: Date): Promise<{ code: string; token: string; qrText: string }> {
+  const key = await keyOfVoucher(db, secrets, row, now);
   const token = await signVoucher(
-    { id: row.id, issuerSlug: row.issuer_slug, partnerSlug: row.partner_slug, offerId: row.offer_id, terms: termsOf(row), code, issuedAt: row.issued_at, expiresAt: row.expires_at },
-    { kid: row.kid, privateKey },
+    { id: row.id, issuerSlug: row.issuer_slug, partnerSlug: row.partner_slug, offerId: row.offer_id, terms: voucherTermsOf(row), code, issuedAt: row.issued_at, expiresAt: row.expires_at },
+    key,
   );
   return { code, token, qrText: voucherQrText(token) };
 }
@@ -42,7 +46,7 @@ export async function showVouchers(reader: Pick<VoucherReader, 'db' | 'secrets' 
     const revealed = await revealCodes(reader.db, owner, reader.secrets, partnerRows.map((row) => row.code_id));
     for (const row of partnerRows) codes.set(row.id, revealed.get(row.code_id)!);
   }
-  return Promise.all(rows.map(async (row) => toVoucher(row, reader.now, codes.has(row.id) ? await voucherSecrets(reader.db, reader.secrets, row, codes.get(row.id)!) : null)));
+  return Promise.all(rows.map(async (row) => toVoucher(row, reader.now, codes.has(row.id) ? await voucherSecrets(reader.db, reader.secrets, row, codes.get(row.id)!, reader.now) : null)));
 }
 
 export async function requireVoucher(db: Database, tenant: TenantHandle, id: string, options: { forUpdate?: boolean } = {}): Promise<VoucherWithSlugs> {

@@ -131,6 +131,26 @@ function currentOf(rows: readonly SigningKeyRow[], now: Date): SigningKeyRow | u
 }
 
 /**
+ * The signing key at `now`, or, when there is none (no key yet, or the signing key was
+ * revoked), the earliest published pending key taking over at once, or a new key.
+ * Call it holding the issuer's key creation lock.
+ */
+async function currentOrNewKey(trx: Database, secrets: Secrets, tenantId: string, now: Date): Promise<SigningKeyRow> {
+  const coalition = coalitionDb(trx);
+  const rows = await keysOf(coalition, tenantId);
+  const current = currentOf(rows, now);
+  if (current) return current;
+  // Its seq is newer than any revoked key's, so it wins a tie on activates_at.
+  const pending = rows.filter((row) => !row.revoked_at && row.activates_at > now).at(-1);
+  if (pending) return coalition.updateTable('signing_keys').set({ activates_at: now }).where('kid', '=', pending.kid).returningAll().executeTakeFirstOrThrow();
+  return insertSigningKey(coalition, secrets, tenantId, { activatesAt: now, actor: 'system', now });
+}
+
+async function lockKeyCreation(trx: Database, tenantId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${KEY_CREATION_LOCK}, hashtext(${tenantId}))`.execute(trx);
+}
+
+/**
  * The issuer's signing key at `now`. The first exchange (or reward) of an issuer
  * creates one; if the signing key was revoked, a published pending key takes over at
  * once, or a new key is made. Creation is serialised per issuer by an advisory lock.
@@ -139,26 +159,26 @@ export async function signingKeyFor(db: Database, secrets: Secrets, tenantId: st
   const current = currentOf(await keysOf(coalitionDb(db), tenantId), now);
   if (current) return { kid: current.kid, privateKey: openPrivateKey(secrets, current) };
   const row = await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${KEY_CREATION_LOCK}, hashtext(${tenantId}))`.execute(trx);
-    const coalition = coalitionDb(trx);
-    const rows = await keysOf(coalition, tenantId);
-    const again = currentOf(rows, now);
-    if (again) return again;
-    // The earliest published key waiting to activate takes over now; its seq is newer
-    // than any revoked key's, so it wins a tie on activates_at.
-    const pending = rows.filter((row) => !row.revoked_at && row.activates_at > now).at(-1);
-    if (pending) return coalition.updateTable('signing_keys').set({ activates_at: now }).where('kid', '=', pending.kid).returningAll().executeTakeFirstOrThrow();
-    return insertSigningKey(coalition, secrets, tenantId, { activatesAt: now, actor: 'system', now });
+    await lockKeyCreation(trx, tenantId);
+    return currentOrNewKey(trx, secrets, tenantId, now);
   });
   return { kid: row.kid, privateKey: openPrivateKey(secrets, row) };
 }
 
-/** The private key of a known kid, for re-signing a voucher exactly as it was first signed (Ed25519 is deterministic). */
-export async function privateKeyOf(db: CoalitionDb, secrets: Secrets, kid: string): Promise<KeyObject> {
-  const cached = opened.get(kid);
-  if (cached) return cached;
-  const row = await db.selectFrom('signing_keys').select(['kid', 'tenant_id', 'private_key_cipher']).where('kid', '=', kid).executeTakeFirstOrThrow();
-  return openPrivateKey(secrets, row);
+/**
+ * The key a voucher is signed with: its own, so that signing it again gives the same
+ * token (Ed25519 is deterministic), unless that key has been revoked. Then the
+ * voucher moves to the issuer's signing key (and is signed anew with it): a customer
+ * is never handed a token no published key verifies, also when an exchange in flight
+ * read the key just before it was revoked.
+ */
+export async function keyOfVoucher(db: Database, secrets: Secrets, voucher: { id: string; kid: string; issuer_tenant_id: string }, now: Date): Promise<ActiveSigningKey> {
+  const coalition = coalitionDb(db);
+  const row = await coalition.selectFrom('signing_keys').select(['kid', 'tenant_id', 'private_key_cipher', 'revoked_at']).where('kid', '=', voucher.kid).executeTakeFirstOrThrow();
+  if (!row.revoked_at) return { kid: row.kid, privateKey: openPrivateKey(secrets, row) };
+  const replacement = await signingKeyFor(db, secrets, voucher.issuer_tenant_id, now);
+  await coalition.updateTable('vouchers').set({ kid: replacement.kid }).where('id', '=', voucher.id).where('kid', '=', voucher.kid).execute();
+  return replacement;
 }
 
 async function hasUnexpiredVouchers(db: CoalitionDb, kid: string, now: Date): Promise<boolean> {
@@ -222,7 +242,7 @@ export interface SigningKeyContext {
 export async function rotateSigningKey(context: SigningKeyContext, rawInput: z.input<typeof rotateSigningKeyInputSchema>): Promise<SigningKeyView> {
   const input = parseInput(rotateSigningKeyInputSchema, rawInput);
   return context.db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${KEY_CREATION_LOCK}, hashtext(${context.tenant.id}))`.execute(trx);
+    await lockKeyCreation(trx, context.tenant.id);
     const coalition = coalitionDb(trx);
     const pending = (await keysOf(coalition, context.tenant.id)).find((row) => !row.revoked_at && row.activates_at > context.now);
     if (pending) {
@@ -252,19 +272,36 @@ async function viewOfKey(db: CoalitionDb, tenantId: string, kid: string, now: Da
 }
 
 /**
- * Withdraws a key from the JWKS at once (a leaked private key): vouchers it signed no
- * longer verify offline, though their codes still redeem online. If it was the signing
- * key, the next exchange signs with a pending key or a new one.
+ * Withdraws a key from the JWKS at once (a leaked private key). It never signs again:
+ * if it was the signing key, a published pending key takes over, or a new key is made,
+ * and every unexpired voucher it signed moves to that key, so the app shows customers
+ * tokens that verify (the tokens handed out before no longer verify offline; their
+ * codes still redeem online).
  */
 export async function revokeSigningKey(context: SigningKeyContext, kid: string, rawInput: z.input<typeof revokeSigningKeyInputSchema>): Promise<SigningKeyView> {
   const input = parseInput(revokeSigningKeyInputSchema, rawInput);
   return context.db.transaction().execute(async (trx) => {
+    await lockKeyCreation(trx, context.tenant.id);
     const coalition = coalitionDb(trx);
-    const row = await coalition.selectFrom('signing_keys').selectAll().where('kid', '=', kid).where('tenant_id', '=', context.tenant.id).forUpdate().executeTakeFirst();
+    const row = await coalition.selectFrom('signing_keys').selectAll().where('kid', '=', kid).where('tenant_id', '=', context.tenant.id).forNoKeyUpdate().executeTakeFirst();
     if (!row) throw new AppError('SIGNING_KEY_NOT_FOUND', `No signing key ${kid} belongs to ${context.tenant.slug}.`, { kid });
     if (row.revoked_at) throw new AppError('SIGNING_KEY_ALREADY_REVOKED', `Key ${kid} was revoked at ${row.revoked_at.toISOString()}.`, { kid, revokedAt: row.revoked_at.toISOString() });
     await coalition.updateTable('signing_keys').set({ revoked_at: context.now, revoked_by: context.actor, revoke_reason: input.reason }).where('kid', '=', kid).execute();
-    await insertAuditEvent(tenantDb(trx, context.tenant.schema), { actor: context.actor, action: 'signing_key.revoked', subjectType: 'signing_key', subjectId: kid, details: { reason: input.reason } });
+    const replacement = await currentOrNewKey(trx, context.secrets, context.tenant.id, context.now);
+    const moved = await coalition
+      .updateTable('vouchers')
+      .set({ kid: replacement.kid })
+      .where('kid', '=', kid)
+      .where('status', '<>', 'cancelled')
+      .where('expires_at', '>', context.now)
+      .executeTakeFirst();
+    await insertAuditEvent(tenantDb(trx, context.tenant.schema), {
+      actor: context.actor,
+      action: 'signing_key.revoked',
+      subjectType: 'signing_key',
+      subjectId: kid,
+      details: { reason: input.reason, replacedBy: replacement.kid, vouchersMoved: Number(moved.numUpdatedRows) },
+    });
     return viewOfKey(coalition, context.tenant.id, kid, context.now);
   });
 }

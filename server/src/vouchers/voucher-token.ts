@@ -1,26 +1,16 @@
 import type { KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { OfferValue } from '../offers/offer.ts';
+import type { OfferTerms } from '../offers/offer.ts';
 
 /** The JWS `typ` header of a voucher: verifiers pass it to jose's jwtVerify (`typ` option). */
 export const VOUCHER_TOKEN_TYPE = 'cx-voucher+jwt';
-
-/** What a voucher promises, as written into its signed form. */
-export interface VoucherTerms {
-  title: string;
-  description: string;
-  value: OfferValue;
-  currency: string;
-  minOrderMinor: number | null;
-  termsUrl: string | null;
-}
 
 export interface VoucherToSign {
   id: string;
   issuerSlug: string;
   partnerSlug: string;
   offerId: string;
-  terms: VoucherTerms;
+  terms: OfferTerms;
   code: string;
   issuedAt: Date;
   expiresAt: Date;

@@ -1,23 +1,13 @@
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { VouchersTable } from '../db/tables.ts';
-import { offerValueSchema } from '../offers/offer.ts';
-import type { VoucherTerms } from './voucher-token.ts';
+import { offerTermsSchema, termsOf, type OfferTerms } from '../offers/offer.ts';
 
 export const voucherIdSchema = z.string().regex(/^vch_[0-9A-Za-z]{12}$/, 'must be a voucher id (vch_ followed by 12 letters and digits)');
 
 export const voucherStatusSchema = z
   .enum(['issued', 'redeemed', 'expired', 'cancelled'])
   .describe('issued: the customer can use it; redeemed: used at the partner; expired: past expiresAt unused; cancelled: withdrawn by the issuer, stickers refunded.');
-
-export const voucherTermsSchema = z.object({
-  title: z.string(),
-  description: z.string(),
-  value: offerValueSchema,
-  currency: z.string(),
-  minOrderMinor: z.number().nullable(),
-  termsUrl: z.string().nullable(),
-});
 
 export const voucherOutputSchema = z.object({
   id: z.string(),
@@ -29,7 +19,7 @@ export const voucherOutputSchema = z.object({
   partner: z.string().describe("The partner's slug: where the code is spent."),
   agreementId: z.string(),
   offerId: z.string(),
-  offer: voucherTermsSchema.describe('The offer as promised at issue.'),
+  offer: offerTermsSchema.describe('The offer as promised at issue.'),
   code: z.string().nullable().describe('The promo code to type at the partner. null once the voucher is cancelled (the code may belong to someone else by then).'),
   codeMask: z.string(),
   token: z.string().nullable().describe('The signed voucher: a compact JWS (EdDSA) the partner verifies offline against the issuer JWKS. URL-safe as it is. null once cancelled.'),
@@ -55,13 +45,13 @@ export function voucherStatus(row: Pick<VoucherRow, 'status' | 'expires_at'>, no
   return row.status === 'issued' && row.expires_at <= now ? 'expired' : row.status;
 }
 
-export function termsOf(row: Pick<VoucherRow, 'terms'>): VoucherTerms {
-  return row.terms as unknown as VoucherTerms;
+/** The offer as promised at issue (stored as JSON: its keys come back in JSONB's order, so always go through termsOf). */
+export function voucherTermsOf(row: Pick<VoucherRow, 'terms'>): OfferTerms {
+  return termsOf(row.terms as unknown as OfferTerms);
 }
 
 /** The voucher as the issuer's app shows it; `secrets` are the plain code and its signed forms (absent once cancelled). */
 export function toVoucher(row: VoucherWithSlugs, now: Date, secrets: { code: string; token: string; qrText: string } | null): Voucher {
-  const terms = termsOf(row);
   return {
     id: row.id,
     status: voucherStatus(row, now),
@@ -72,7 +62,7 @@ export function toVoucher(row: VoucherWithSlugs, now: Date, secrets: { code: str
     partner: row.partner_slug,
     agreementId: row.agreement_id,
     offerId: row.offer_id,
-    offer: { title: terms.title, description: terms.description, value: terms.value, currency: terms.currency, minOrderMinor: terms.minOrderMinor, termsUrl: terms.termsUrl },
+    offer: voucherTermsOf(row),
     code: secrets?.code ?? null,
     codeMask: row.code_mask,
     token: secrets?.token ?? null,
