@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
+import { settle, watchCpu, type CpuWindow } from './cpu.ts';
 import type { Stops } from './stack.ts';
 
 export interface PgbenchSettings {
@@ -26,6 +27,8 @@ export interface PgbenchRun {
   latencyAverageMs: number | undefined;
   transactions: number | undefined;
   failedTransactions: number | undefined;
+  /** From just before pgbench starts (its connections included) until its backends have exited. */
+  cpu: CpuWindow;
 }
 
 export interface PgbenchFigures {
@@ -121,10 +124,17 @@ async function withAdmin<T>(adminDatabaseUrl: string, work: (client: pg.Client) 
 /**
  * `pgbench -i -s <scale> -q` then `pgbench -n -c <clients> -j <threads> -T <seconds>`
  * for each client count in turn, in a fresh database `bench_pgbench_<runId>` on the
- * server of `adminDatabaseUrl`. pgbench missing: `{ available: false }`. Any other
- * failure throws.
+ * server of `adminDatabaseUrl`, with the CPU time of the processes of `postmasterPid`
+ * (when known) during each measured run. pgbench missing: `{ available: false }`. Any
+ * other failure throws.
  */
-export async function runPgbench(adminDatabaseUrl: string, runId: string, settings: PgbenchSettings, stops: Stops): Promise<PgbenchOutcome> {
+export async function runPgbench(
+  adminDatabaseUrl: string,
+  runId: string,
+  settings: PgbenchSettings,
+  postmasterPid: number | undefined,
+  stops: Stops,
+): Promise<PgbenchOutcome> {
   let version: string;
   try {
     const finished = await runPgbenchProcess(['--version'], process.env, 10_000);
@@ -159,13 +169,15 @@ export async function runPgbench(adminDatabaseUrl: string, runId: string, settin
     const runs: PgbenchRun[] = [];
     for (const clients of settings.clientCounts) {
       const threads = Math.min(settings.maxThreads, clients);
+      const cpu = watchCpu(postmasterPid);
       const finished = await runPgbenchProcess(
         ['-n', '-c', String(clients), '-j', String(threads), '-T', String(settings.durationSeconds), target],
         env,
         (settings.durationSeconds + 60) * 1000,
       );
       check(`pgbench -c ${clients}`, finished);
-      runs.push({ clients, threads, ...parsePgbenchOutput(finished.stdout) });
+      await settle();
+      runs.push({ clients, threads, ...parsePgbenchOutput(finished.stdout), cpu: cpu.stop() });
     }
     return { available: true, version, serverVersion, scale: settings.scale, durationSeconds: settings.durationSeconds, runs };
   } finally {

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { CodeImportFigures, MemoryFigures } from './code-import.ts';
+import { SETTLE_MS, type CpuWindow } from './cpu.ts';
 import type { LoadSummary } from './load-generator.ts';
 import { EXCHANGE_CONNECTIONS, EXCHANGE_CUSTOMER_COUNT, EXCHANGE_PGBENCH_TARGET } from './exchanges.ts';
 import { pgbenchRunAt, type PgbenchFigures, type PgbenchOutcome, type PgbenchRun } from './pgbench.ts';
@@ -19,7 +20,12 @@ export interface ScenarioResult {
    * run; null when pgbench was unavailable.
    */
   ratioToPgbench?: number | null;
+  /** Write scenarios only: CPU time around the measured run. */
+  cpu?: ScenarioCpu;
 }
+
+/** A scenario's CPU window and the transactions committed in it (the measured run's 2xx and the requests it left in flight). */
+export type ScenarioCpu = CpuWindow & { transactions: number };
 
 export interface MachineFacts {
   date: string;
@@ -79,6 +85,90 @@ export function consoleTable(results: ScenarioResult[]): string {
   return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+// ---- CPU time ---------------------------------------------------------------------
+
+/** CPU milliseconds per transaction; undefined without the CPU figure or without transactions. */
+function perTransactionMs(seconds: number | undefined, transactions: number | undefined): number | undefined {
+  return seconds === undefined || !transactions ? undefined : (seconds * 1000) / transactions;
+}
+
+/**
+ * Two significant figures: /proc counts whole ticks of 10 ms (USER_HZ 100) per process,
+ * so each live process's delta is off by under one tick (exited ones are exact), and a
+ * window of a few hundred ticks over a dozen or two busy processes is typically good to
+ * about a per cent, a few per cent at worst.
+ */
+const cpuMs = (value: number | undefined) => (value === undefined ? 'unavailable' : `${value >= 10 ? value.toFixed(0) : value.toPrecision(2)} ms`);
+
+/** A window's CPU per transaction. */
+interface CpuPerTransaction {
+  postgresMs: number | undefined;
+  /** Absent for pgbench: no app. */
+  appMs: number | undefined;
+  machineMs: number | undefined;
+}
+
+const scenarioCpuMs = (cpu: ScenarioCpu): CpuPerTransaction => ({
+  postgresMs: perTransactionMs(cpu.postgresSeconds, cpu.transactions),
+  appMs: perTransactionMs(cpu.appSeconds, cpu.transactions),
+  machineMs: perTransactionMs(cpu.machineSeconds, cpu.transactions),
+});
+
+const pgbenchCpuMs = (run: PgbenchRun): CpuPerTransaction => ({
+  postgresMs: perTransactionMs(run.cpu.postgresSeconds, run.transactions),
+  appMs: undefined,
+  machineMs: perTransactionMs(run.cpu.machineSeconds, run.transactions),
+});
+
+/** Printed under a write scenario's figures. */
+export function cpuLine(cpu: ScenarioCpu, summary: LoadSummary): string {
+  const per = scenarioCpuMs(cpu);
+  return (
+    `CPU over ${secondsText(cpu.wallSeconds)} s (the run, then ${SETTLE_MS / 1000} s for requests in flight): ${integer.format(cpu.transactions)} transactions committed ` +
+    `(${integer.format(summary.count2xx)} answered in time); per transaction: PostgreSQL ${cpuMs(per.postgresMs)}, app (this Node process) ${cpuMs(per.appMs)}, whole machine ${cpuMs(per.machineMs)}`
+  );
+}
+
+/** pgbench's CPU per transaction ÷ the scenario's: the scenario's ratio to pgbench tps if that CPU were all that limited either. */
+interface Ceiling {
+  pgbenchMs: number;
+  scenarioMs: number;
+  value: number;
+}
+
+function ceiling(pgbenchMs: number | undefined, scenarioMs: number | undefined): Ceiling | undefined {
+  return pgbenchMs === undefined || !scenarioMs ? undefined : { pgbenchMs, scenarioMs, value: pgbenchMs / scenarioMs };
+}
+
+/** Against PostgreSQL's CPU alone (the app costing nothing), and against every process's on the machine. */
+function ceilings({ cpu }: ScenarioResult, run: PgbenchRun | undefined): { database: Ceiling | undefined; machine: Ceiling | undefined } {
+  if (!cpu || !run) return { database: undefined, machine: undefined };
+  const [scenario, pgbench] = [scenarioCpuMs(cpu), pgbenchCpuMs(run)];
+  return { database: ceiling(pgbench.postgresMs, scenario.postgresMs), machine: ceiling(pgbench.machineMs, scenario.machineMs) };
+}
+
+/** The ceilings in words, for the console or (bold figures) Markdown. */
+function ceilingTexts(result: ScenarioResult, comparison: PgbenchComparison, run: PgbenchRun | undefined, markdown: boolean): string[] {
+  const bold = (text: string) => (markdown ? `**${text}**` : text);
+  const { database, machine } = ceilings(result, run);
+  if (!database) return ['Database-bound ceiling: unavailable (no PostgreSQL CPU figure for both).'];
+  let text =
+    `Database-bound ceiling: ${bold(ratio(database.value))} = pgbench's ${cpuMs(database.pgbenchMs)} ÷ ${cpuMs(database.scenarioMs)} of PostgreSQL CPU per transaction, ` +
+    `the ${comparison.unit}/s ÷ pgbench tps reachable if the app cost nothing and PostgreSQL spent on ${comparison.unit} all the CPU it spends on pgbench.`;
+  if (comparison.target !== undefined) {
+    const verdict = comparison.target > database.value ? `${bold('above it')}: out of reach while PostgreSQL gets no more CPU than under pgbench` : bold('within it');
+    text += ` The ${ratio(comparison.target)} target compares against this ceiling and is ${verdict}.`;
+  }
+  const texts = [text];
+  if (machine && typeof result.ratioToPgbench === 'number') {
+    texts.push(
+      `Whole-machine ceiling: ${ratio(machine.value)} = ${cpuMs(machine.pgbenchMs)} ÷ ${cpuMs(machine.scenarioMs)} of CPU per transaction by every process on the machine ` +
+        `(under pgbench: its client and PostgreSQL; under the API: the app, PostgreSQL, Redis and autocannon), the ratio CPU alone allows (other work on the machine counts too), beside the ${ratio(result.ratioToPgbench)} measured.`,
+    );
+  }
+  return texts;
+}
+
 const PURCHASE_MEANING =
   'What the ratio compares: a purchase is one API transaction of 12 SQL statements between BEGIN and COMMIT ' +
   '(14 for a card seen for the first time, which it enrols): it claims the Idempotency-Key (insert), locks the ' +
@@ -127,9 +217,12 @@ const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(
 function pgbenchRunLine(pgbench: PgbenchFigures, run: PgbenchRun): string {
   const latency = run.latencyAverageMs === undefined ? '' : `, latency average ${ms(run.latencyAverageMs)} ms`;
   const transactions = run.transactions === undefined ? '' : `, ${integer.format(run.transactions)} transactions`;
+  const per = pgbenchCpuMs(run);
   return (
     `pgbench (TPC-B-like, scale ${pgbench.scale}, ${run.clients} clients, ${run.threads} threads, ${pgbench.durationSeconds} s; ` +
-    `${pgbench.version} against PostgreSQL ${pgbench.serverVersion}): ${integer.format(run.tps)} tps${latency}${transactions}`
+    `${pgbench.version} against PostgreSQL ${pgbench.serverVersion}): ${integer.format(run.tps)} tps${latency}${transactions}\n` +
+    `  CPU over ${secondsText(run.cpu.wallSeconds)} s (its connections, and ${SETTLE_MS / 1000} s for its backends to exit, included): per transaction: ` +
+    `PostgreSQL ${cpuMs(per.postgresMs)}, whole machine ${cpuMs(per.machineMs)}`
   );
 }
 
@@ -159,6 +252,7 @@ export function pgbenchLines(results: ScenarioResult[], pgbench: PgbenchOutcome)
     lines.push(
       `${result.title} ÷ pgbench, ${result.connections} clients each: ${integer.format(result.summary.requestsPerSecondAverage)} ${comparison.unit}/s ÷ ${integer.format(run.tps)} tps = ${ratio(result.ratioToPgbench)}${verdict}`,
     );
+    lines.push(...ceilingTexts(result, comparison, run, false).map((text) => `  ${text}`));
   }
   return lines;
 }
@@ -203,11 +297,58 @@ ${table}
 
 ${capitalized(comparison.unit)}/s ÷ pgbench tps at ${result.connections} clients: ${ratioText}
 
+${cpuSection(result, comparison, run)}
+
 ${facts}
 
 ${comparison.meaning}
 `;
 }
+
+/** The CPU table of a write scenario's section and its ceilings. */
+function cpuSection(result: ScenarioResult, comparison: PgbenchComparison, run: PgbenchRun | undefined): string {
+  const header = ['CPU time (user + system)', 'Window', 'Transactions', 'PostgreSQL per transaction', 'App per request', 'Whole machine per transaction'];
+  const rowsOut: string[][] = [];
+  if (result.cpu) {
+    const per = scenarioCpuMs(result.cpu);
+    rowsOut.push([
+      `${result.title} (API, ${result.connections} connections)`,
+      `${secondsText(result.cpu.wallSeconds)} s`,
+      `${integer.format(result.cpu.transactions)} committed (${integer.format(result.summary.count2xx)} answered in time)`,
+      cpuMs(per.postgresMs),
+      cpuMs(per.appMs),
+      cpuMs(per.machineMs),
+    ]);
+  }
+  if (run) {
+    const per = pgbenchCpuMs(run);
+    rowsOut.push([
+      `pgbench (-c ${run.clients})`,
+      `${secondsText(run.cpu.wallSeconds)} s`,
+      run.transactions === undefined ? '—' : integer.format(run.transactions),
+      cpuMs(per.postgresMs),
+      '—',
+      cpuMs(per.machineMs),
+    ]);
+  }
+  if (rowsOut.length === 0) return 'CPU time: unavailable.';
+  const table = [`| ${header.join(' | ')} |`, `| --- | ${header.slice(1).map(() => '---:').join(' | ')} |`, ...rowsOut.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  return `${table}
+
+${ceilingTexts(result, comparison, run, true).join('\n\n')}
+
+CPU is user + system time over each window, per transaction committed in it; how it is measured is under [How to compare](#how-to-compare).`;
+}
+
+const CPU_MEANING =
+  `Each CPU window opens just before the measured run (${SETTLE_MS / 1000} s after the warm-up, so its last requests are served) or pgbench, and closes ` +
+  `${SETTLE_MS / 1000} s after it ends: autocannon stops waiting for answers when its time is up, but the server still serves those requests and ` +
+  'their transactions commit, so they are counted, from the database just outside the window (pgbench: its own count, with its connections ' +
+  "and the exit of its backends inside the window). PostgreSQL's CPU is that of every server process, read from /proc: the postmaster's own, " +
+  "its exited and reaped children's (cutime + cstime, where the CPU of backends that came and went lands) and every live backend's and " +
+  "helper's, in ticks of 10 ms per process (hence two significant figures). The app's is `process.cpuUsage()` of the one Node process " +
+  "serving the API, which also runs the bench, idle meanwhile (autocannon runs in another); the whole machine's is every CPU's busy time from /proc/stat, whoever used it, so other work on the " +
+  'machine (see the load average at start) inflates it and its ceiling, and not the two per-process figures.';
 
 const COMMERCIAL_REFERENCE = 'a well-known commercial voucher engine takes about 60 s for 100,000 codes (~1,700 codes/s)';
 
@@ -373,6 +514,16 @@ costs on top of Express itself. For the two write scenarios, **purchases/s ÷ pg
 tps** and **exchanges/s ÷ pgbench tps** (below, each with pgbench at its own client
 count) compare the whole write path with the database's own throughput on a standard
 transaction, measured in the same run; the exchange's target is at least ${ratio(EXCHANGE_PGBENCH_TARGET)}.
+
+Beside each ratio, the CPU time PostgreSQL spends per transaction, in the scenario and
+under pgbench, gives its **database-bound ceiling**: pgbench's PostgreSQL CPU per
+transaction divided by the scenario's, the ratio the scenario could reach if the app
+cost nothing and PostgreSQL spent on it all the CPU it spends on pgbench; a target for
+the ratio compares against that ceiling. The app's CPU per request is what the Node.js
+side adds; the whole machine's CPU per transaction, divided the same way, gives the
+ratio CPU alone allows (the whole-machine ceiling).
+
+${CPU_MEANING}
 
 ## Results
 

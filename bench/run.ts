@@ -7,11 +7,12 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../server/src/logging/logger.ts';
 import { IMPORT_CODE_COUNT, runCodeImportBench } from './code-import.ts';
+import { settle, watchCpu } from './cpu.ts';
 import { EXCHANGE_CONNECTIONS, EXCHANGE_CUSTOMER_COUNT, EXCHANGE_PATH, setUpExchange, type ExchangeWorld } from './exchanges.ts';
 import { requestFactory, startLoadGenerator, type GeneratedRequests, type LoadJob, type LoadSummary } from './load-generator.ts';
 import { pgbenchRunAt, runPgbench, type PgbenchOutcome, type PgbenchRun, type PgbenchSettings } from './pgbench.ts';
 import { BENCH_CARD_COUNT, BENCH_STORE_CODE, PURCHASE_PATH } from './purchases.ts';
-import { codeImportLines, consoleTable, machineFacts, machineLines, markdownReport, pgbenchLines, type RunSettings, type ScenarioResult } from './report.ts';
+import { codeImportLines, consoleTable, cpuLine, machineFacts, machineLines, markdownReport, pgbenchLines, type RunSettings, type ScenarioCpu, type ScenarioResult } from './report.ts';
 import { startBareExpress, startCoalitionApp, startInfrastructure, Stops, type BenchApp } from './stack.ts';
 
 const WARMUP_SECONDS = 1;
@@ -44,6 +45,8 @@ interface Scenario {
   looksRight(body: unknown): boolean;
   /** After the load: that the tables hold what all the 2xx responses of the run (pre-check included) claim. */
   checkEffects?(responses2xx: number): Promise<EffectCheck>;
+  /** Present: the transactions it has committed so far, read around its measured run, which is then also measured in CPU time. */
+  committed?(): Promise<number>;
 }
 
 interface EffectCheck {
@@ -117,6 +120,25 @@ async function checkExchanges(exchange: ExchangeWorld, responses2xx: number): Pr
   if (counts.spends < responses2xx) problems.push(`${n(responses2xx)} 2xx responses but only ${n(counts.spends)} sticker spends recorded`);
   if (counts.codes !== counts.vouchers) problems.push(`${n(counts.vouchers)} vouchers hold only ${n(counts.codes)} distinct codes: a code was handed out twice`);
   return { note, problems };
+}
+
+/**
+ * The measured run; for a scenario that counts its transactions, also the CPU time of
+ * a window around it. The window opens once the warm-up's last requests are served and
+ * closes once the run's are: autocannon stops waiting for answers when its time is up,
+ * but the server still finishes those requests, and their transactions commit. So the
+ * window is divided by the transactions committed in it, read from the database just
+ * outside it — the run's 2xx and those last ones.
+ */
+async function measuredRun(scenario: Scenario, run: () => Promise<LoadSummary>, postmasterPid: number | undefined): Promise<{ summary: LoadSummary; cpu?: ScenarioCpu }> {
+  if (!scenario.committed) return { summary: await run() };
+  await settle();
+  const before = await scenario.committed();
+  const watch = watchCpu(postmasterPid);
+  const summary = await run();
+  await settle();
+  const cpu = watch.stop();
+  return { summary, cpu: { ...cpu, transactions: (await scenario.committed()) - before } };
 }
 
 function ratioToPgbench(summary: LoadSummary, run: PgbenchRun | undefined): number | null {
@@ -197,6 +219,7 @@ async function main(stops: Stops): Promise<number> {
         Array.isArray(body.credited) &&
         body.credited.some((entry: { campaignId?: unknown }) => entry.campaignId === app.campaignId),
       checkEffects: (responses2xx) => checkPurchases(app, responses2xx),
+      committed: async () => (await app.purchaseCounts()).purchases,
     },
     {
       id: 'exchange',
@@ -217,6 +240,7 @@ async function main(stops: Stops): Promise<number> {
         typeof body.token === 'string' &&
         body.stickersLeft === exchange.stickersEach - 1,
       checkEffects: (responses2xx) => checkExchanges(exchange, responses2xx),
+      committed: async () => (await exchange.counts()).vouchers,
     },
   ];
   for (const scenario of scenarios) await checkScenario(scenario);
@@ -224,7 +248,7 @@ async function main(stops: Stops): Promise<number> {
   console.log(
     `bench: ${scenarios.length} scenarios × (${WARMUP_SECONDS} s warm-up + ${durationSeconds} s), ${connections} connections (${EXCHANGE_CONNECTIONS} for the exchange), 127.0.0.1\n`,
   );
-  const measured: { scenario: Scenario; connections: number; summary: LoadSummary; problems: string[] }[] = [];
+  const measured: { scenario: Scenario; connections: number; summary: LoadSummary; cpu?: ScenarioCpu; problems: string[] }[] = [];
   for (const scenario of scenarios) {
     const scenarioConnections = scenario.connections ?? connections;
     const job = (seconds: number): LoadJob => ({
@@ -235,16 +259,17 @@ async function main(stops: Stops): Promise<number> {
       ...(scenario.generated && { generated: scenario.generated }),
     });
     const warmup = await load.run(job(WARMUP_SECONDS));
-    const summary = await load.run(job(durationSeconds));
+    const { summary, cpu } = await measuredRun(scenario, () => load.run(job(durationSeconds)), infra.postmasterPid);
     const problems = [...problemsOf(warmup).map((p) => `warm-up: ${p}`), ...problemsOf(summary)];
     const effects = await scenario.checkEffects?.(1 + warmup.count2xx + summary.count2xx);
     if (effects) problems.push(...effects.problems);
-    measured.push({ scenario, connections: scenarioConnections, summary, problems });
+    measured.push({ scenario, connections: scenarioConnections, summary, ...(cpu && { cpu }), problems });
     console.log(
       `  ${scenario.title} (${scenarioConnections} connections): ${Math.round(summary.requestsPerSecondAverage)} req/s, p50 ${summary.latencyP50Ms.toFixed(2)} ms, p99 ${summary.latencyP99Ms.toFixed(2)} ms` +
         (problems.length ? `  <-- ${problems.join('; ')}` : ''),
     );
     if (effects) console.log(effects.note);
+    if (cpu) console.log(`    ${cpuLine(cpu, summary)}`);
   }
 
   // One pgbench run per client count a write scenario used (once when they agree).
@@ -253,19 +278,20 @@ async function main(stops: Stops): Promise<number> {
   console.log(
     `\nbench: pgbench on the same PostgreSQL: -i -s ${pgbenchSettings.scale}, then the TPC-B-like script with ${clientCounts.join(' and then ')} clients, at most ${PGBENCH_THREADS} threads, ${durationSeconds} s each…`,
   );
-  const pgbench: PgbenchOutcome = await runPgbench(infra.adminDatabaseUrl, app.runId, pgbenchSettings, stops);
+  const pgbench: PgbenchOutcome = await runPgbench(infra.adminDatabaseUrl, app.runId, pgbenchSettings, infra.postmasterPid, stops);
   if (!pgbench.available) console.log(`bench: NOTE: pgbench is not available: ${pgbench.reason}. Ratios to pgbench tps are reported as unavailable.`);
 
   console.log(`\nbench: promo codes: ${IMPORT_CODE_COUNT.toLocaleString('en-US')} uploaded and imported, a raw COPY of the same file, ${IMPORT_CODE_COUNT.toLocaleString('en-US')} generated…`);
   const codes = await runCodeImportBench(app, stops);
 
   const bare = measured.find((m) => m.scenario.id === 'bare')!.summary.requestsPerSecondAverage;
-  const results: ScenarioResult[] = measured.map(({ scenario, connections, summary }) => ({
+  const results: ScenarioResult[] = measured.map(({ scenario, connections, summary, cpu }) => ({
     id: scenario.id,
     title: scenario.title,
     request: scenario.request,
     connections,
     summary,
+    ...(cpu && { cpu }),
     ratioToBare: bare > 0 ? summary.requestsPerSecondAverage / bare : 0,
     ...(scenario.againstPgbench && { ratioToPgbench: ratioToPgbench(summary, pgbenchRunAt(pgbench, connections)) }),
   }));

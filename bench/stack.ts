@@ -60,6 +60,8 @@ export interface Infrastructure {
   adminDatabaseUrl: string;
   redisUrl: string;
   embedded: { postgres: boolean; redis: boolean };
+  /** The embedded PostgreSQL's postmaster, whose processes the bench watches for CPU time; absent with BENCH_DATABASE_URL. */
+  postmasterPid: number | undefined;
 }
 
 /**
@@ -69,6 +71,7 @@ export interface Infrastructure {
 export async function startInfrastructure(logger: Logger, stops: Stops): Promise<Infrastructure> {
   let adminDatabaseUrl = process.env.BENCH_DATABASE_URL || undefined;
   const embeddedPostgres = !adminDatabaseUrl;
+  let postmasterPid: number | undefined;
   if (!adminDatabaseUrl) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cx-bench-pg-'));
     stops.push('temporary PostgreSQL folder', () => rm(dir, { recursive: true, force: true }));
@@ -77,6 +80,7 @@ export async function startInfrastructure(logger: Logger, stops: Stops): Promise
     const postgres = await startEmbeddedPostgres({ dir: dataDir, database: 'postgres', logger });
     stops.push('embedded PostgreSQL', () => stopEmbeddedPostgres(postgres, dataDir));
     adminDatabaseUrl = postgres.url;
+    postmasterPid = await runningPostmaster(dataDir);
   }
   let redisUrl = process.env.BENCH_REDIS_URL || undefined;
   const embeddedRedis = !redisUrl;
@@ -85,7 +89,7 @@ export async function startInfrastructure(logger: Logger, stops: Stops): Promise
     stops.push('embedded Redis', () => redis.stop());
     redisUrl = redis.url;
   }
-  return { adminDatabaseUrl, redisUrl, embedded: { postgres: embeddedPostgres, redis: embeddedRedis } };
+  return { adminDatabaseUrl, redisUrl, embedded: { postgres: embeddedPostgres, redis: embeddedRedis }, postmasterPid };
 }
 
 /** The postmaster's pid while it runs: postgres removes postmaster.pid when it stops. */
