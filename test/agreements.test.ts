@@ -176,4 +176,28 @@ describe('agreements between an issuer and a partner', () => {
     world.clock.advanceDays(3);
     expect((await exchange(world, { customer: { customerId }, rewardId: reward.id })).body.details).toMatchObject({ reason: 'expired' });
   });
+
+  it("shows an issuer a partner's offers only once the partner has named or accepted them", async () => {
+    const offer = await offerWithCodes(world, []);
+    const closed = await offerWithCodes(world, []);
+    await api('POST', `/offers/${closed.id}/status`, world.partner.key, { status: 'closed' });
+    const asIssuer = (offerIds: string[]) => api('POST', '/agreements', world.issuer.key, { ...proposal(offerIds), issuer: undefined, partner: world.partner.tenant.slug });
+
+    // A closed offer and a missing one look the same to an issuer guessing ids.
+    const guessed = await asIssuer([closed.id]);
+    expect(guessed.body).toMatchObject({ code: 'OFFER_NOT_FOUND', details: { offerIds: [closed.id] } });
+    expect((await asIssuer(['off_AAAAAAAAAAAA'])).body.code).toBe('OFFER_NOT_FOUND');
+
+    const proposed = await asIssuer([offer.id]);
+    expect((await api('GET', `/agreements/${proposed.body.id}`, world.issuer.key)).body.offers).toEqual([]);
+    expect((await api('GET', `/agreements/${proposed.body.id}`, world.partner.key)).body.offers.map((entry: { id: string }) => entry.id)).toEqual([offer.id]);
+
+    // Accepting checks the offers again: one closed meanwhile cannot be agreed to.
+    await api('POST', `/offers/${offer.id}/status`, world.partner.key, { status: 'paused' });
+    expect((await api('POST', `/agreements/${proposed.body.id}/accept`, world.partner.key)).body.status).toBe('active');
+    expect((await api('GET', `/agreements/${proposed.body.id}`, world.issuer.key)).body.offers).toEqual([expect.objectContaining({ id: offer.id, status: 'paused' })]);
+    const later = await asIssuer([offer.id]);
+    await api('POST', `/offers/${offer.id}/status`, world.partner.key, { status: 'closed' });
+    expect((await api('POST', `/agreements/${later.body.id}/accept`, world.partner.key)).body).toMatchObject({ code: 'OFFER_CLOSED', details: { offerIds: [offer.id] } });
+  });
 });

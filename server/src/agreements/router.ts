@@ -51,7 +51,11 @@ export const agreementsRouter = router({
   get: tenantProcedure
     .meta({ ...read, openapi: { method: 'GET', path: '/v1/agreements/{agreementId}', tags: ['agreements'], summary: "One agreement, with the partner's offers it covers", protect: true } })
     .input(byId)
-    .output(agreementOutputSchema.extend({ offers: z.array(offerSummarySchema) }))
+    .output(
+      agreementOutputSchema.extend({
+        offers: z.array(offerSummarySchema).describe("The partner's offers it covers; empty for the issuer while its own proposal is not accepted (the partner has not disclosed them yet)."),
+      }),
+    )
     .query(({ ctx, input }) => getAgreement({ db: ctx.services.db, tenant: ctx.tenant, now: ctx.services.clock.now() }, input.agreementId)),
   accept: tenantProcedure
     .meta({ ...write, openapi: { method: 'POST', path: '/v1/agreements/{agreementId}/accept', tags: ['agreements'], summary: 'Accept a proposal from the other side: it comes into force', protect: true } })

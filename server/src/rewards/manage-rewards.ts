@@ -5,7 +5,7 @@ import { requireCampaign } from '../campaigns/manage-campaigns.ts';
 import { coalitionDb, type Database, type TenantDb } from '../db/database.ts';
 import { prefixedIds } from '../db/ids.ts';
 import { AppError } from '../errors/app-error.ts';
-import { parseInput } from '../errors/validation.ts';
+import { parseInput, validationError } from '../errors/validation.ts';
 import type { Secrets } from '../secrets/secrets.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
 import { signingKeyFor } from '../vouchers/signing-keys.ts';
@@ -112,11 +112,7 @@ export async function updateReward(context: RewardContext, id: string, rawPatch:
     if (row.status === 'archived') throw new AppError('REWARD_ARCHIVED', `Reward ${id} is archived and no longer changes.`, { rewardId: id });
     const voucherValidDays = patch.voucherValidDays ?? row.voucher_valid_days;
     const minCodeValidityDays = patch.minCodeValidityDays ?? row.min_code_validity_days;
-    if (minCodeValidityDays > voucherValidDays) {
-      throw new AppError('VALIDATION_FAILED', `Invalid input. minCodeValidityDays: must not exceed voucherValidDays (${voucherValidDays})`, {
-        issues: [{ path: 'minCodeValidityDays', message: `must not exceed voucherValidDays (${voucherValidDays})` }],
-      });
-    }
+    if (minCodeValidityDays > voucherValidDays) throw validationError([{ path: ['minCodeValidityDays'], message: `must not exceed voucherValidDays (${voucherValidDays})` }]);
     const updated = await trx
       .updateTable('rewards')
       .set({

@@ -48,19 +48,15 @@ export async function appendSettlementEntry(
 }
 
 /** The code_issued charge of an exchange, when the agreement charges per issued code. */
-export async function chargeIssuedCode(db: CoalitionDb, agreement: AgreementTerms, voucherId: string, at: Date): Promise<boolean> {
-  if (agreement.model !== 'issuer_pays_per_issued') return false;
+export async function chargeIssuedCode(db: CoalitionDb, agreement: AgreementTerms, voucherId: string, at: Date): Promise<void> {
+  if (agreement.model !== 'issuer_pays_per_issued') return;
   await appendSettlementEntry(db, agreement, { voucherId, event: 'code_issued', amountMinor: Number(agreement.amount_minor), occurredAt: at });
-  return true;
 }
 
 /** Takes back what a voucher's issue was charged (a cancellation): one negative entry per charge. */
-export async function reverseIssueCharges(db: CoalitionDb, agreement: AgreementTerms, voucherId: string, at: Date): Promise<number> {
+export async function reverseIssueCharges(db: CoalitionDb, agreement: AgreementTerms, voucherId: string, at: Date): Promise<void> {
   const charges = await db.selectFrom('settlement_entries').select('amount_minor').where('voucher_id', '=', voucherId).where('event', '=', 'code_issued').execute();
-  let reversed = 0;
   for (const charge of charges) {
     await appendSettlementEntry(db, agreement, { voucherId, event: 'issue_cancelled', amountMinor: -Number(charge.amount_minor), occurredAt: at });
-    reversed += Number(charge.amount_minor);
   }
-  return reversed;
 }

@@ -10,7 +10,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
  * 0x00 byte, so the first two NULs split the parts; the token is rebuilt exactly by
  * base64url-encoding them again. Base45 (RFC 9285) uses only QR's alphanumeric
  * characters (0-9, A-Z, space, $%*+-./:), packed at 5.5 bits each instead of 8 (as the
- * EU digital COVID certificates do): about 40% fewer bits than the token in byte mode.
+ * EU digital COVID certificates do): about 30% fewer bits than the token in byte mode.
  */
 export const VOUCHER_QR_PREFIX = 'CXV1:';
 
