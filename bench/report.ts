@@ -183,19 +183,20 @@ const PURCHASE_MEANING =
   'queue on those rows — harsher contention than the purchases, spread over 1,000 cards.';
 
 const EXCHANGE_MEANING =
-  'What the ratio compares: an exchange is one API transaction of 17 SQL statements between BEGIN and COMMIT, ' +
-  "across the issuer's, the partner's and the coalition's schemas: it claims the Idempotency-Key, reads the reward, " +
-  'takes the agreement FOR SHARE, locks the customer row and the campaign, reads the balance and appends a spend ' +
-  "to the sticker ledger, reads the offer, picks one available code FOR UPDATE SKIP LOCKED and marks it issued, " +
-  "checks the pool's stock level, inserts the voucher and a settlement entry, writes a `voucher.issued` outbox " +
-  'event for each tenant and stores the answer on the idempotency record — after the API key lookup, the ' +
-  "rate-limit counter in Redis and a read of the issuer's signing keys; the code is decrypted in the transaction " +
-  'and the voucher signed (Ed25519 JWS) for the answer. A TPC-B transaction is 5 statements. Both run with ' +
+  'What the ratio compares: an exchange is one API transaction of 14 SQL statements between BEGIN and COMMIT, ' +
+  "across the issuer's, the partner's and the coalition's schemas: it claims the Idempotency-Key, reads the reward " +
+  'and the agreement, locks the customer row, locks the campaign and reads the balance in one statement, appends a ' +
+  "spend to the sticker ledger, reads the offer FOR KEY SHARE, picks one available code FOR UPDATE SKIP LOCKED and " +
+  "marks it issued in one statement, checks the pool's stock level, inserts the voucher and a settlement entry, " +
+  'writes a `voucher.issued` outbox event for each tenant and stores the answer on the idempotency record — after ' +
+  "the API key lookup, the rate-limit counter in Redis and a read of the issuer's signing keys, and before a check " +
+  "that the voucher's key is not revoked; the code is decrypted in the transaction and the voucher signed (Ed25519 " +
+  'JWS) for the answer. A TPC-B transaction is 5 statements. Both run with ' +
   `${EXCHANGE_CONNECTIONS} clients for the same duration on the same server, so the ratio is how many whole exchanges the ` +
   'app completes per pgbench transaction; below 1 are the extra statements, the Node.js work (HTTP, ' +
   'authentication, validation, decryption, signing, JSON) and the CPUs that the app, PostgreSQL, Redis and the ' +
   `load generator share. At scale 2, pgbench's ${EXCHANGE_CONNECTIONS} clients all update one of only 2 branch rows and queue on ` +
-  `them (pgbench's documentation advises a scale of at least the client count); the exchanges spread over ${EXCHANGE_CUSTOMER_COUNT.toLocaleString('en-US')} customers and share only the agreement and campaign rows, in share ` +
+  `them (pgbench's documentation advises a scale of at least the client count); the exchanges spread over ${EXCHANGE_CUSTOMER_COUNT.toLocaleString('en-US')} customers and share only the campaign and offer rows, in share ` +
   'modes, and the pool, where SKIP LOCKED lets them pass over each other.';
 
 /** How a write scenario is set beside pgbench: its unit, its section, what the ratio means, and a target if it has one. */
