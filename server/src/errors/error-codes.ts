@@ -201,7 +201,8 @@ export const ERROR_CODES = {
   OFFER_NOT_ACTIVE: {
     trpc: 'CONFLICT',
     httpStatus: 409,
-    meaning: 'The offer is not active (draft, paused or closed), or its codes-valid-until date has passed: no code can be handed out.',
+    meaning:
+      'The offer is not active (draft, paused or closed), or its codes-valid-until date has passed (or comes before a code would need to be valid until; `details.endsTooSoon`): no code can be handed out.',
   },
   POOL_EXHAUSTED: {
     trpc: 'CONFLICT',
@@ -285,7 +286,7 @@ export const ERROR_CODES = {
     trpc: 'CONFLICT',
     httpStatus: 409,
     meaning:
-      "The reward cannot be exchanged right now: it is paused or archived, its campaign has burned, or the partner's offer is not active; `details.reason` says which.",
+      "The reward cannot be exchanged right now: it is paused or archived, its campaign has burned, the partner's offer is not active, or the offer ends before the reward's minimum code validity; `details.reason` says which (`paused`, `archived`, `campaign_burned`, `offer_not_active`, `offer_ends_soon`).",
   },
   REWARD_STATUS_TRANSITION: {
     trpc: 'CONFLICT',

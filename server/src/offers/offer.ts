@@ -80,14 +80,20 @@ export const updateOfferInputSchema = z.strictObject({
 });
 export type UpdateOfferInput = z.input<typeof updateOfferInputSchema>;
 
-export const offerOutputSchema = z.object({
-  id: z.string(),
+/** What a customer is promised: the part of an offer a voucher carries. */
+export const offerTermsSchema = z.object({
   title: z.string(),
   description: z.string(),
   value: offerValueSchema,
   currency: z.string(),
   minOrderMinor: z.number().nullable(),
   termsUrl: z.string().nullable(),
+});
+export type OfferTerms = z.infer<typeof offerTermsSchema>;
+
+export const offerOutputSchema = z.object({
+  id: z.string(),
+  ...offerTermsSchema.shape,
   codesValidUntil: z.string().nullable(),
   status: offerStatusSchema,
   lowStockThreshold: z.number(),
@@ -101,24 +107,15 @@ export type Offer = z.infer<typeof offerOutputSchema>;
 
 export type OfferRow = Selectable<OffersTable>;
 
-/** What a customer is promised: the part of an offer a voucher carries. */
-export const offerTermsSchema = z.object({
-  title: z.string(),
-  description: z.string(),
-  value: offerValueSchema,
-  currency: z.string(),
-  minOrderMinor: z.number().nullable(),
-  termsUrl: z.string().nullable(),
-});
-export type OfferTerms = z.infer<typeof offerTermsSchema>;
 
 export function termsOf(offer: OfferTerms): OfferTerms {
   return { title: offer.title, description: offer.description, value: offer.value, currency: offer.currency, minOrderMinor: offer.minOrderMinor, termsUrl: offer.termsUrl };
 }
 
 /** What an issuer sees of a partner's offer it may list (never its pool's codes). */
-export const offerSummarySchema = offerTermsSchema.extend({
+export const offerSummarySchema = z.object({
   id: z.string(),
+  ...offerTermsSchema.shape,
   codesValidUntil: z.string().nullable(),
   status: offerStatusSchema,
   stockState: z.enum(['ok', 'low', 'empty']),
