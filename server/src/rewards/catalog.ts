@@ -8,7 +8,7 @@ import { requireCustomer } from '../customers/manage-customers.ts';
 import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
 import { describeOffers } from '../offers/manage-offers.ts';
-import { offerTermsSchema, termsOf } from '../offers/offer.ts';
+import { offerTermsSchema, termsOf, type OfferSummary } from '../offers/offer.ts';
 import { countAvailable } from '../pools/stock.ts';
 import { balancesByCampaign } from '../stickers/ledger.queries.ts';
 import { tenantSummaries } from '../tenants/tenant.queries.ts';
@@ -88,6 +88,12 @@ export async function getCatalog(context: { db: Database; tenant: TenantHandle; 
     (await tenant.db.selectFrom('campaigns').select(['id', 'name', 'burn_at', 'burned_at']).where('id', 'in', [...new Set(rewards.map((reward) => reward.campaign_id))]).execute()).map((row) => [row.id, row]),
   );
   const balances = customer ? new Map((await balancesByCampaign(tenant.db, customer.id, now)).map((row) => [row.campaign_id, row.available])) : new Map<string, number>();
+  // One read of each partner's offers for the whole catalog.
+  const offers = new Map<string, OfferSummary>();
+  for (const partner of partners.values()) {
+    const offerIds = rewards.filter((reward) => agreements.get(reward.agreement_id)?.partner_tenant_id === partner.id).map((reward) => reward.offer_id);
+    for (const [id, offer] of await describeOffers(tenantDb(db, tenantSchemaName(partner.slug)), [...new Set(offerIds)])) offers.set(`${partner.id}:${id}`, offer);
+  }
 
   const entries: Catalog['rewards'] = [];
   for (const reward of rewards) {
@@ -96,7 +102,7 @@ export async function getCatalog(context: { db: Database; tenant: TenantHandle; 
     if (!agreement || !campaign) continue;
     const partner = partners.get(agreement.partner_tenant_id)!;
     const partnerDb = tenantDb(db, tenantSchemaName(partner.slug));
-    const offer = (await describeOffers(partnerDb, [reward.offer_id])).get(reward.offer_id);
+    const offer = offers.get(`${partner.id}:${reward.offer_id}`);
     if (!offer) continue;
     const neededUntil = codesNeededUntil(reward, now);
     const codesLeft = await countAvailable(partnerDb, reward.offer_id, neededUntil, STOCK_COUNT_LIMIT);
