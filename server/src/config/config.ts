@@ -17,6 +17,9 @@ export interface Config {
   uploadLimitBytes: number;
   /** BullMQ lock duration (and stalled-job check interval) of the workers. */
   workerLockMs: number;
+  /** How long after a redemption it may be reversed. */
+  redemptionReversalMs: number;
+  webhooks: { timeoutMs: number; allowLoopback: boolean; allowPrivate: boolean };
   /** Master key for keyed hashes; absent: `start` keeps one in dataDir, `serve`/`worker` refuse to run. */
   secretKey: Buffer | undefined;
 }
@@ -39,6 +42,8 @@ export function configFromEnv(env: Env, cwd = process.cwd()): Config {
     queuePrefix: env.QUEUE_PREFIX,
     uploadLimitBytes: env.UPLOAD_LIMIT_BYTES,
     workerLockMs: env.WORKER_LOCK_MS,
+    redemptionReversalMs: env.REDEMPTION_REVERSAL_DAYS * 24 * 60 * 60 * 1000,
+    webhooks: { timeoutMs: env.WEBHOOK_TIMEOUT_MS, allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK, allowPrivate: env.WEBHOOK_ALLOW_PRIVATE },
     secretKey: env.SECRET_KEY ? (decodeSecretKey(env.SECRET_KEY) ?? undefined) : undefined,
   };
 }

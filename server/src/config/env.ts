@@ -21,6 +21,13 @@ const url = (protocols: string[]) =>
       }
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((value) => ['true', 'false', '1', '0'].includes(value), 'must be true or false')
+  .transform((value) => value === 'true' || value === '1');
+
 const PROXY_TOKEN = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/;
 
 /**
@@ -67,6 +74,16 @@ export const envSchema = z.object({
   // How long a job's lock lives without renewal: a crashed worker's job is retried after it.
   WORKER_LOCK_MS: integer(1_000, 600_000).default(30_000),
   QUEUE_PREFIX: z.string().trim().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('cx'),
+  // How long after a redemption the partner may still reverse it.
+  REDEMPTION_REVERSAL_DAYS: integer(0, 3650).default(30),
+  // One webhook attempt: connect, send, and the first bytes of the answer.
+  WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(15_000),
+  // Webhook URLs may point at this machine (development, tests). Private and
+  // link-local networks stay refused either way.
+  WEBHOOK_ALLOW_LOOPBACK: flag.default(false),
+  // Also allow private networks (10/8, 172.16/12, 192.168/16, fc00::/7): an operator
+  // whose receivers run inside its own network.
+  WEBHOOK_ALLOW_PRIVATE: flag.default(false),
 });
 
 export type Env = z.infer<typeof envSchema>;

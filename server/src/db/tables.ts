@@ -131,6 +131,8 @@ export interface SettlementEntriesTable {
   id: Generated<string>;
   agreement_id: string;
   voucher_id: string;
+  /** Set on code_redeemed and redemption_reversed entries. */
+  redemption_id: string | null;
   event: SettlementEvent;
   payer_tenant_id: string;
   payee_tenant_id: string;
@@ -144,6 +146,88 @@ export interface SettlementEntriesTable {
   recorded_at: Generated<Date>;
 }
 
+export type RedemptionStatus = 'redeemed' | 'reversed';
+
+export interface RedemptionsTable {
+  id: string;
+  voucher_id: string;
+  partner_tenant_id: string;
+  issuer_tenant_id: string;
+  agreement_id: string;
+  offer_id: string;
+  code_id: string;
+  code_mask: string;
+  order_ref: string;
+  order_amount_minor: ColumnType<string, number | string, number | string>;
+  currency: string;
+  /** The offer's value applied to the order, in the order's minor units. */
+  discount_minor: ColumnType<string, number | string, number | string>;
+  status: RedemptionStatus;
+  redeemed_at: Date;
+  redeemed_by: string;
+  reversed_at: Date | null;
+  reversed_by: string | null;
+  reverse_reason: string | null;
+}
+
+export type WebhookEndpointStatus = 'enabled' | 'disabled';
+export type WebhookDisabledReason = 'manual' | 'gone' | 'failing';
+
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string;
+  /** null: every event type. */
+  event_types: string[] | null;
+  status: WebhookEndpointStatus;
+  disabled_reason: WebhookDisabledReason | null;
+  disabled_at: Date | null;
+  secret_cipher: Buffer;
+  previous_secret_cipher: Buffer | null;
+  previous_secret_expires_at: Date | null;
+  last_sequence: ColumnType<string, number | string | undefined, number | string>;
+  failing_since: Date | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  event_type: string;
+  outbox_event_id: ColumnType<string, number | string | null, number | string | null> | null;
+  sequence: ColumnType<string, number | string, number | string>;
+  occurred_at: Date;
+  body: string;
+  status: WebhookDeliveryStatus;
+  attempt_count: ColumnType<number, number | undefined, number>;
+  schedule_step: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Date | null;
+  leased_until: Date | null;
+  last_attempt_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  failed_at: Date | null;
+  created_at: Date;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: Date;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_body: string | null;
+  next_attempt_at: Date | null;
+}
+
 export interface CoalitionTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -152,6 +236,10 @@ export interface CoalitionTables {
   signing_keys: SigningKeysTable;
   vouchers: VouchersTable;
   settlement_entries: SettlementEntriesTable;
+  redemptions: RedemptionsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 // ---- tenant_<slug> schemas: one tenant's own data -------------------------------

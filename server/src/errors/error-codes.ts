@@ -329,6 +329,61 @@ export const ERROR_CODES = {
     httpStatus: 409,
     meaning: 'The signing key was revoked earlier; revocation is permanent.',
   },
+  INVALID_CHECK_CHARACTER: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: "The code has the shape of one of the partner's generated codes but its last (check) character does not match: a typing mistake. Refused without a lookup; ask the shopper to check the code.",
+  },
+  INVALID_VOUCHER: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: "The signed voucher is malformed, altered, or signed by a key the issuer no longer publishes (revoked). Ask for the code instead, or for the voucher as the customer's app shows it now.",
+  },
+  WRONG_PARTNER: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: 'The signed voucher is for another partner shop (its `aud`): it cannot be redeemed here.',
+  },
+  UNKNOWN_CODE: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: "No code of this partner matches what was typed (codes are matched without regard to case).",
+  },
+  NOT_ISSUED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: "The code is in the partner's pool but was never handed to a customer through the exchange (or was returned to the pool): it cannot be redeemed.",
+  },
+  VOUCHER_CANCELLED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The issuer cancelled the voucher this code belonged to (the customer got the stickers back).',
+  },
+  ALREADY_REDEEMED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The code has been redeemed; `details.redeemedAt` says when and `details.redemptionId` by which redemption. A code is redeemed at most once unless that redemption is reversed.',
+  },
+  EXPIRED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The voucher (or its code) has expired; `details.expiresAt` says when.',
+  },
+  MIN_ORDER_NOT_MET: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: "The order is below the offer's minimum; `details.minOrderMinor` names it.",
+  },
+  REDEMPTION_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No redemption with this id belongs to the calling partner.',
+  },
+  REVERSAL_WINDOW_CLOSED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The redemption is older than the reversal window (REDEMPTION_REVERSAL_DAYS, default 30); `details.closedAt` says when it closed.',
+  },
   ROLE_REQUIRED: {
     trpc: 'FORBIDDEN',
     httpStatus: 403,

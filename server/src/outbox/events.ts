@@ -1,28 +1,36 @@
 import type { TenantDb } from '../db/database.ts';
 
 /**
- * Events a tenant's webhooks will carry. They are written to the tenant's outbox in
- * the same transaction as the change they describe; the relay that delivers them
- * arrives with the webhook issue (docs/adr/0002).
+ * Events a tenant's webhooks carry (docs/webhooks.md has the catalog). Each is written
+ * to the tenant's outbox in the same transaction as the change it describes; the relay
+ * turns committed rows into webhook deliveries (docs/adr/0002, 0009). Append-only:
+ * receivers branch on these strings.
  */
-export type OutboxEventType =
-  | 'stickers.credited'
-  | 'stickers.reversed'
-  | 'stickers.expiring_soon'
-  | 'stickers.expired'
-  | 'reward.reachable'
-  | 'pool.low'
-  | 'pool.empty'
-  | 'pool.refilled'
-  | 'agreement.proposed'
-  | 'agreement.accepted'
-  | 'agreement.declined'
-  | 'agreement.withdrawn'
-  | 'agreement.suspended'
-  | 'agreement.resumed'
-  | 'agreement.ended'
-  | 'voucher.issued'
-  | 'voucher.cancelled';
+export const OUTBOX_EVENT_TYPES = [
+  'stickers.credited',
+  'stickers.reversed',
+  'stickers.expiring_soon',
+  'stickers.expired',
+  'reward.reachable',
+  'pool.low',
+  'pool.empty',
+  'pool.refilled',
+  'agreement.proposed',
+  'agreement.accepted',
+  'agreement.declined',
+  'agreement.withdrawn',
+  'agreement.suspended',
+  'agreement.resumed',
+  'agreement.ended',
+  'voucher.issued',
+  'voucher.cancelled',
+  'voucher.redeemed',
+  'voucher.redemption_reversed',
+  'webhook.delivery_exhausted',
+  'webhook.endpoint_disabled',
+] as const;
+
+export type OutboxEventType = (typeof OUTBOX_EVENT_TYPES)[number];
 
 export async function appendOutboxEvent(
   trx: TenantDb,

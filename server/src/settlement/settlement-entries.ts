@@ -27,7 +27,17 @@ export function payerAndPayee(agreement: AgreementTerms): { payer: string; payee
 export async function appendSettlementEntry(
   db: CoalitionDb,
   agreement: AgreementTerms,
-  entry: { voucherId: string; event: SettlementEvent; amountMinor: number; orderAmountMinor?: number | null; occurredAt: Date },
+  entry: {
+    voucherId: string;
+    /** The redemption a code_redeemed or redemption_reversed entry is about. */
+    redemptionId?: string;
+    event: SettlementEvent;
+    amountMinor: number;
+    orderAmountMinor?: number | null;
+    occurredAt: Date;
+    /** The agreement's currency unless given (a percentage of an order is in the order's). */
+    currency?: string;
+  },
 ): Promise<void> {
   const { payer, payee } = payerAndPayee(agreement);
   await db
@@ -35,11 +45,12 @@ export async function appendSettlementEntry(
     .values({
       agreement_id: agreement.id,
       voucher_id: entry.voucherId,
+      redemption_id: entry.redemptionId ?? null,
       event: entry.event,
       payer_tenant_id: payer,
       payee_tenant_id: payee,
       amount_minor: entry.amountMinor,
-      currency: agreement.currency,
+      currency: entry.currency ?? agreement.currency,
       order_amount_minor: entry.orderAmountMinor ?? null,
       occurred_at: entry.occurredAt,
       period: monthOf(entry.occurredAt, agreement.timezone),
@@ -59,4 +70,29 @@ export async function reverseIssueCharges(db: CoalitionDb, agreement: AgreementT
   for (const charge of charges) {
     await appendSettlementEntry(db, agreement, { voucherId, event: 'issue_cancelled', amountMinor: -Number(charge.amount_minor), occurredAt: at });
   }
+}
+
+/** Takes back what a redemption was charged (a reversal): one negative entry per charge, in the reversal's own period. */
+export async function reverseRedemptionCharges(db: CoalitionDb, agreement: AgreementTerms, redemptionId: string, at: Date): Promise<number> {
+  const charges = await db
+    .selectFrom('settlement_entries')
+    .select(['voucher_id', 'amount_minor', 'currency', 'order_amount_minor'])
+    .where('redemption_id', '=', redemptionId)
+    .where('event', '=', 'code_redeemed')
+    .execute();
+  let total = 0;
+  for (const charge of charges) {
+    const amountMinor = -Number(charge.amount_minor);
+    await appendSettlementEntry(db, agreement, {
+      voucherId: charge.voucher_id,
+      redemptionId,
+      event: 'redemption_reversed',
+      amountMinor,
+      orderAmountMinor: charge.order_amount_minor === null ? null : Number(charge.order_amount_minor),
+      occurredAt: at,
+      currency: charge.currency,
+    });
+    total += amountMinor;
+  }
+  return total;
 }

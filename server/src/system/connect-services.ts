@@ -5,6 +5,7 @@ import { RateLimits } from '../http/rate-limits.ts';
 import { JobQueues } from '../jobs/job-queues.ts';
 import { withoutPassword, type Logger } from '../logging/logger.ts';
 import { connectApiRedis } from '../redis/redis.ts';
+import { CodeFormatCache } from '../redemptions/code-formats.ts';
 import { Secrets } from '../secrets/secrets.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AppServices } from './services.ts';
@@ -38,7 +39,7 @@ export async function connectServices(
     perIpPerMinute: config.rateLimits.perIpPerMinute,
   });
   const jobs = new JobQueues(config.redisUrl, config.queuePrefix);
-  const services: AppServices = { config, db, redis, logger, rateLimits, secrets: new Secrets(config.secretKey), clock: options.clock ?? systemClock, jobs };
+  const services: AppServices = { config, db, redis, logger, rateLimits, secrets: new Secrets(config.secretKey), clock: options.clock ?? systemClock, jobs, codeFormats: new CodeFormatCache() };
   return {
     services,
     close: async () => {

@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { Redis } from '../redis/redis.ts';
 import type { Secrets } from '../secrets/secrets.ts';
 import type { Clock } from './clock.ts';
+import type { CodeFormatCache } from '../redemptions/code-formats.ts';
 
 /** Long-lived dependencies, built once per process and handed to every request. */
 export interface AppServices {
@@ -18,4 +19,6 @@ export interface AppServices {
   clock: Clock;
   /** Adds background jobs (after commit). */
   jobs: JobQueues;
+  /** Partners' check-character formats, so a mistyped code is refused without a lookup. */
+  codeFormats: CodeFormatCache;
 }

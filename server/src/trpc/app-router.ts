@@ -12,6 +12,7 @@ import { agreementsRouter, operatorAgreementsRouter } from '../agreements/router
 import { catalogProcedure, rewardsRouter } from '../rewards/router.ts';
 import { exchangeProcedure } from '../exchange/router.ts';
 import { jwksProcedure, signingKeysRouter, vouchersRouter } from '../vouchers/router.ts';
+import { redemptionsRouter } from '../redemptions/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -33,6 +34,7 @@ export const appRouter = router({
   vouchers: vouchersRouter,
   signingKeys: signingKeysRouter,
   jwks: jwksProcedure,
+  redemptions: redemptionsRouter,
   operator: router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,

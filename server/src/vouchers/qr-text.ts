@@ -65,7 +65,8 @@ export function voucherQrText(token: string): string {
 /** The compact JWS inside a scanned voucher QR text; throws on anything else. */
 export function tokenFromQrText(text: string): string {
   if (!text.startsWith(VOUCHER_QR_PREFIX)) throw new Error(`not a voucher QR text: it must start with ${VOUCHER_QR_PREFIX}`);
-  const packed = inflateRawSync(base45Decode(text.slice(VOUCHER_QR_PREFIX.length)));
+  // Bounded: a scanned text comes from anyone, and a small deflate stream can expand enormously.
+  const packed = inflateRawSync(base45Decode(text.slice(VOUCHER_QR_PREFIX.length)), { maxOutputLength: 16_384 });
   const first = packed.indexOf(0);
   const second = first < 0 ? -1 : packed.indexOf(0, first + 1);
   if (second < 0) throw new Error('not a voucher QR text: its parts are missing');
