@@ -384,6 +384,26 @@ export const ERROR_CODES = {
     httpStatus: 409,
     meaning: 'The redemption is older than the reversal window (REDEMPTION_REVERSAL_DAYS, default 30); `details.closedAt` says when it closed.',
   },
+  WEBHOOK_ENDPOINT_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No webhook endpoint with this id belongs to the calling tenant.',
+  },
+  WEBHOOK_ENDPOINT_LIMIT_REACHED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The tenant has the most webhook endpoints allowed (`details.limit`); change or reuse one.',
+  },
+  WEBHOOK_ENDPOINT_DISABLED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The endpoint is disabled (`details.reason`: manual, gone after a 410, or failing for 5 days); enable it before sending a test event or replaying to it.',
+  },
+  WEBHOOK_DELIVERY_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No webhook delivery with this id belongs to the calling tenant.',
+  },
   ROLE_REQUIRED: {
     trpc: 'FORBIDDEN',
     httpStatus: 403,

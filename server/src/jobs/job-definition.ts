@@ -9,5 +9,7 @@ export interface JobDefinition<Payload = any> {
   payload: z.ZodType<Payload>;
   /** Set for scheduled work: the worker host keeps one BullMQ job scheduler for it. */
   repeatEveryMs?: number;
+  /** Jobs of this queue run at once per worker process (the largest of the queue's definitions; default 4). */
+  concurrency?: number;
   handle(payload: Payload, context: { services: AppServices; logger: Logger }): Promise<void>;
 }

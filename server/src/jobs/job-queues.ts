@@ -21,6 +21,14 @@ export class JobQueues {
     await this.queue(definition.queue).add(definition.name, parsed, { removeOnComplete: 1000, removeOnFail: 5000, ...options });
   }
 
+  /** Adds many jobs in one round trip; a job whose jobId is already in the queue is not added twice. */
+  async enqueueMany<Payload>(definition: JobDefinition<Payload>, jobs: ReadonlyArray<{ payload: Payload; jobId: string }>, options: JobsOptions = {}): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue(definition.queue).addBulk(
+      jobs.map((job) => ({ name: definition.name, data: definition.payload.parse(job.payload), opts: { removeOnComplete: true, removeOnFail: true, ...options, jobId: job.jobId } })),
+    );
+  }
+
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {

@@ -34,7 +34,7 @@ export async function startWorkerHost(options: { services: AppServices; definiti
       {
         connection,
         prefix: services.config.queuePrefix,
-        concurrency: options.concurrency ?? 4,
+        concurrency: options.concurrency ?? Math.max(4, ...definitions.map((definition) => definition.concurrency ?? 0)),
         // A worker that dies mid-job loses its lock after lockDuration; the next stalled
         // check (any worker) puts the job back in the queue.
         lockDuration: services.config.workerLockMs,

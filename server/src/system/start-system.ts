@@ -6,6 +6,8 @@ import { createHttpApp, type HttpAppState } from '../http/app.ts';
 import { startHttpServer } from '../http/server.ts';
 import { jobDefinitions } from '../jobs/registry.ts';
 import { startWorkerHost } from '../jobs/worker-host.ts';
+import { WebhookRelay } from '../webhooks/relay.ts';
+import { closeWebhookAgents } from '../webhooks/send-webhook.ts';
 import { withoutPassword, type Logger } from '../logging/logger.ts';
 import { startEmbeddedPostgres } from '../runtime/embedded-postgres.ts';
 import { startEmbeddedRedis } from '../runtime/embedded-redis.ts';
@@ -97,8 +99,14 @@ export async function startSystem(config: Config, logger: Logger, options: Syste
     else await assertCoalitionMigrated(services.db);
 
     if (options.workers) {
+      // Idle keep-alive connections to webhook receivers, closed once the workers are done.
+      cleanups.push(async () => closeWebhookAgents());
       const workers = await startWorkerHost({ services, definitions: jobDefinitions });
       cleanups.push(() => workers.close());
+      // The webhook relay runs beside the workers: outbox rows to deliveries to the queue.
+      const relay = new WebhookRelay(services);
+      await relay.start();
+      cleanups.push(() => relay.stop());
     }
 
     let apiUrl: string | undefined;

@@ -13,6 +13,7 @@ import { catalogProcedure, rewardsRouter } from '../rewards/router.ts';
 import { exchangeProcedure } from '../exchange/router.ts';
 import { jwksProcedure, signingKeysRouter, vouchersRouter } from '../vouchers/router.ts';
 import { redemptionsRouter } from '../redemptions/router.ts';
+import { webhooksRouter } from '../webhooks/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -35,6 +36,7 @@ export const appRouter = router({
   signingKeys: signingKeysRouter,
   jwks: jwksProcedure,
   redemptions: redemptionsRouter,
+  webhooks: webhooksRouter,
   operator: router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,

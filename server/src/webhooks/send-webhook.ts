@@ -1,0 +1,105 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { addressRefusal, guardedLookup, type AddressPolicy } from './address-guard.ts';
+
+export interface SendOutcome {
+  /** The receiver's status code; null when no response came (connection error, timeout, refused address). */
+  statusCode: number | null;
+  error: string | null;
+  /** The first KiB of the response body (logged with the attempt). */
+  responseBody: string | null;
+  retryAfter: string | undefined;
+  durationMs: number;
+}
+
+const MAX_LOGGED_BODY = 1_024;
+
+// Keep-alive connections per receiver; each new connection's address is checked by the guarded lookup.
+const agents = new Map<string, http.Agent>();
+function agentFor(protocol: string, policy: AddressPolicy): http.Agent {
+  const key = `${protocol}${policy.allowLoopback ? 'L' : ''}${policy.allowPrivate ? 'P' : ''}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    const options = { keepAlive: true, maxSockets: 8, lookup: guardedLookup(policy) as never };
+    agent = protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/** Closes idle keep-alive connections (at shutdown). */
+export function closeWebhookAgents(): void {
+  for (const agent of agents.values()) agent.destroy();
+  agents.clear();
+}
+
+function describeError(error: NodeJS.ErrnoException): string {
+  if (error.code === 'EBLOCKEDADDRESS') return `blocked: ${error.message}`;
+  if (error.code === 'ECONNREFUSED') return 'connection refused';
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return `DNS lookup failed (${error.code})`;
+  if (error.code === 'ETIMEDOUT') return 'timed out';
+  if (error.code === 'ECONNRESET') return 'connection reset';
+  return error.code ? `${error.code}: ${error.message}` : error.message;
+}
+
+/**
+ * One POST of a webhook: no redirects followed, the whole exchange (connect, send,
+ * response head) bounded by `timeoutMs`, addresses checked after DNS resolution
+ * (also for an IP literal, which skips DNS). Never throws: the outcome says what happened.
+ */
+export function sendWebhook(target: { url: string; headers: Record<string, string>; body: string }, options: { timeoutMs: number; policy: AddressPolicy }): Promise<SendOutcome> {
+  const started = performance.now();
+  const done = (outcome: Omit<SendOutcome, 'durationMs'>): SendOutcome => ({ ...outcome, durationMs: Math.round(performance.now() - started) });
+  return new Promise((resolve) => {
+    let url: URL;
+    try {
+      url = new URL(target.url);
+    } catch {
+      return resolve(done({ statusCode: null, error: 'invalid URL', responseBody: null, retryAfter: undefined }));
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host)) {
+      const refusal = addressRefusal(host, options.policy);
+      if (refusal) return resolve(done({ statusCode: null, error: `blocked: ${refusal}, which webhooks may not reach`, responseBody: null, retryAfter: undefined }));
+    }
+    const client = url.protocol === 'https:' ? https : http;
+    let settled = false;
+    const finish = (outcome: Omit<SendOutcome, 'durationMs'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(done(outcome));
+    };
+    const request = client.request(url, {
+      method: 'POST',
+      agent: agentFor(url.protocol, options.policy),
+      headers: { ...target.headers, 'content-length': Buffer.byteLength(target.body) },
+    });
+    const timer = setTimeout(() => {
+      finish({ statusCode: null, error: `timed out after ${options.timeoutMs} ms`, responseBody: null, retryAfter: undefined });
+      request.destroy();
+    }, options.timeoutMs);
+    request.on('error', (error: NodeJS.ErrnoException) => finish({ statusCode: null, error: describeError(error), responseBody: null, retryAfter: undefined }));
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      const retryAfter = typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : undefined;
+      const complete = () => finish({ statusCode: response.statusCode ?? null, error: null, responseBody: Buffer.concat(chunks).toString('utf8'), retryAfter });
+      response.on('data', (chunk: Buffer) => {
+        if (kept < MAX_LOGGED_BODY) {
+          chunks.push(chunk.subarray(0, MAX_LOGGED_BODY - kept));
+          kept += Math.min(chunk.length, MAX_LOGGED_BODY - kept);
+        }
+        // Enough read: the rest of a large answer is not waited for.
+        if (kept >= MAX_LOGGED_BODY) {
+          complete();
+          response.destroy();
+        }
+      });
+      response.on('end', complete);
+      response.on('error', complete);
+    });
+    request.end(target.body);
+  });
+}
