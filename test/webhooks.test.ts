@@ -97,6 +97,45 @@ describe('webhooks end to end', () => {
   });
 });
 
+describe('events while an endpoint is off, and reversals', () => {
+  it('keeps events for a disabled endpoint as failed deliveries, replayable once it is enabled; reversals arrive as voucher.redemption_reversed', async () => {
+    const local = await startReceiver();
+    try {
+      const endpoint = await createEndpoint(world.system.baseUrl, world.issuer.key, { url: local.url, eventTypes: ['voucher.redeemed', 'voucher.redemption_reversed'] });
+      const since = world.clock.now().toISOString();
+      expect((await api('POST', `/webhooks/endpoints/${endpoint.id}/disable`, world.issuer.key)).body.status).toBe('disabled');
+      const voucher = await issuedVoucher('OFF-');
+      const redeemed = await redeem(voucher.code);
+      expect(redeemed.status).toBe(200);
+      const kept = await waitUntil(async () => {
+        const res = await api('GET', `/webhooks/deliveries?endpointId=${endpoint.id}`, world.issuer.key);
+        return res.body.deliveries.length === 1 ? res.body.deliveries[0] : null;
+      });
+      expect(kept).toMatchObject({ eventType: 'voucher.redeemed', status: 'failed', attempts: 0, lastError: 'endpoint disabled (manual)' });
+      expect(local.received).toHaveLength(0);
+
+      await api('POST', `/webhooks/endpoints/${endpoint.id}/enable`, world.issuer.key);
+      const replay = await api('POST', '/webhooks/deliveries/replay-failed', world.issuer.key, { since });
+      expect(replay.body.replayed).toBe(1);
+      const [got] = await local.waitFor(1);
+      expect(got!.headers['webhook-id']).toBe(kept.id);
+      expect(got!.json.data.redemptionId).toBe(redeemed.body.id);
+
+      const reversed = await api('POST', `/redemptions/${redeemed.body.id}/reverse`, world.partner.key, { reason: 'order cancelled' });
+      expect(reversed.status).toBe(200);
+      const [, reversal] = await local.waitFor(2);
+      expect(() => new Webhook(endpoint.secret).verify(reversal!.body, reversal!.headers)).not.toThrow();
+      expect(reversal!.json).toMatchObject({
+        type: 'voucher.redemption_reversed',
+        sequence: got!.json.sequence + 1,
+        data: { voucherId: voucher.id, redemptionId: redeemed.body.id, reason: 'order cancelled', partner: world.partner.tenant.slug },
+      });
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe('secret rotation and test events', () => {
   it('after a rotation both secrets verify for 24 hours, then only the new one', async () => {
     const local = await startReceiver();
