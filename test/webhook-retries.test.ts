@@ -1,5 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coalitionDb } from '../server/src/db/database.ts';
+import { pruneDeliveries } from '../server/src/webhooks/prune-deliveries.ts';
 import { request } from './support/http-client.ts';
 import { startExchangeWorld, type ExchangeWorld } from './support/exchange.ts';
 import { createEndpoint, startReceiver, startWebhookWorkers, waitUntil, type Receiver } from './support/webhooks.ts';
@@ -216,5 +218,30 @@ describe('disabling endpoints, and replay', () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe('retention', () => {
+  it('prunes finished deliveries and relayed outbox rows after 30 days, never a pending delivery', async () => {
+    const db = coalitionDb(world.system.services.db);
+    const port = await freePort();
+    const endpoint = await createEndpoint(world.system.baseUrl, world.issuer.key, { url: `http://127.0.0.1:${port}/hooks`, eventTypes: ['webhook.test'] });
+    const pending = await sendTest(endpoint.id);
+    await waitForAttempts(pending, 1);
+    const finished = await db.selectFrom('webhook_deliveries').select('id').where('status', '<>', 'pending').execute();
+    expect(finished.length).toBeGreaterThan(0);
+    const relayed = await world.issuerDb().selectFrom('outbox_events').select('id').where('dispatched_at', 'is not', null).execute();
+    expect(relayed.length).toBeGreaterThan(0);
+
+    expect(await pruneDeliveries(world.system.services.db, world.clock.now())).toEqual({ deliveries: 0, outboxEvents: 0 });
+    world.clock.advanceDays(31);
+    const pruned = await pruneDeliveries(world.system.services.db, world.clock.now());
+    expect(pruned.deliveries).toBe(finished.length);
+    expect(pruned.outboxEvents).toBeGreaterThanOrEqual(relayed.length);
+    const left = await db.selectFrom('webhook_deliveries').select(['id', 'status']).execute();
+    expect(left).toEqual([{ id: pending, status: 'pending' }]);
+    const attempts = await db.selectFrom('webhook_attempts').select('delivery_id').execute();
+    expect(new Set(attempts.map((row) => row.delivery_id))).toEqual(new Set([pending]));
+    await api('POST', `/webhooks/endpoints/${endpoint.id}/disable`);
   });
 });

@@ -79,13 +79,19 @@ describe('coalition worker', () => {
     const worker = startCoalition(['worker'], { ...process.env, ...system.env });
     await worker.waitFor(/worker host started/);
     // The scheduled sticker work is registered once, whatever the number of workers.
-    for (const [queueName, key, every] of [
-      ['stickers', 'expire-campaigns', 60_000],
-      ['maintenance', 'prune-idempotency-keys', 3_600_000],
+    for (const [queueName, expected] of [
+      ['stickers', [['expire-campaigns', 60_000]]],
+      [
+        'maintenance',
+        [
+          ['prune-idempotency-keys', 3_600_000],
+          ['prune-webhook-deliveries', 3_600_000],
+        ],
+      ],
     ] as const) {
       const queue = new Queue(queueName, { connection: queueConnection, prefix: system.config.queuePrefix });
       const schedulers = await queue.getJobSchedulers();
-      expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every])).toEqual([[key, every]]);
+      expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every]).sort()).toEqual(expected);
       await queue.close();
     }
     worker.child.kill('SIGTERM');

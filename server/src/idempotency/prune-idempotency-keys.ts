@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { coalitionDb, tenantDb, type Database, type TenantDb } from '../db/database.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
@@ -13,9 +12,10 @@ export async function pruneIdempotencyKeys(db: TenantDb, now: Date): Promise<num
   return Number(result.numDeletedRows);
 }
 
-export async function pruneIdempotencyKeysForAllIssuers(db: Database, now: Date): Promise<void> {
-  const issuers = await coalitionDb(db).selectFrom('tenants').select('slug').where(sql<boolean>`'issuer' = any(roles)`).orderBy('slug').execute();
-  for (const { slug } of issuers) await pruneIdempotencyKeys(tenantDb(db, tenantSchemaName(slug)), now);
+/** Every tenant: issuers keep keys of purchases and exchanges, partners of redemptions. */
+export async function pruneIdempotencyKeysForAllTenants(db: Database, now: Date): Promise<void> {
+  const tenants = await coalitionDb(db).selectFrom('tenants').select('slug').orderBy('slug').execute();
+  for (const { slug } of tenants) await pruneIdempotencyKeys(tenantDb(db, tenantSchemaName(slug)), now);
 }
 
 export const pruneIdempotencyKeysJob: JobDefinition<Record<string, never>> = {
@@ -24,6 +24,6 @@ export const pruneIdempotencyKeysJob: JobDefinition<Record<string, never>> = {
   payload: z.strictObject({}),
   repeatEveryMs: 60 * 60 * 1000,
   async handle(_payload, { services }) {
-    await pruneIdempotencyKeysForAllIssuers(services.db, services.clock.now());
+    await pruneIdempotencyKeysForAllTenants(services.db, services.clock.now());
   },
 };

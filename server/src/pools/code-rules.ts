@@ -40,7 +40,8 @@ export type CodeRejectReason =
   | 'ROW_TOO_LONG'
   | 'MALFORMED_ROW'
   | 'DUPLICATE_IN_FILE'
-  | 'ALREADY_EXISTS';
+  | 'ALREADY_EXISTS'
+  | 'CHECK_CHARACTER_CONFLICT';
 
 export type CodeCheck = { ok: true; code: string } | { ok: false; reason: CodeRejectReason; detail: string };
 

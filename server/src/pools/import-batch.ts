@@ -14,6 +14,7 @@ import { codeRulesOf, type OfferRow } from '../offers/offer.ts';
 import type { AppServices } from '../system/services.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
 import { CodeVault, maskCode } from './code-vault.ts';
+import { loadCheckedFormats, mistypedCode, type CheckedFormat } from '../redemptions/code-formats.ts';
 import { codeChecker, type CodeRejectReason } from './code-rules.ts';
 import { CsvRecordReader, type CsvRecord } from './csv-records.ts';
 import { parseExpiry } from './expiry.ts';
@@ -110,6 +111,7 @@ class RowReader {
     private readonly timeZone: string,
     private readonly now: Date,
     private readonly delimiter: string,
+    private readonly checkedFormats: readonly CheckedFormat[],
   ) {
     this.check = codeChecker(codeRulesOf(offer));
   }
@@ -137,6 +139,10 @@ class RowReader {
     const raw = fields[this.header ? this.header.code : 0] ?? '';
     const checked = this.check(raw);
     if (!checked.ok) return reject(checked.reason, checked.detail, raw.trim().slice(0, 40));
+    // Such a code would be refused at the till as mistyped, without a lookup.
+    if (mistypedCode(this.checkedFormats, checked.code)) {
+      return reject('CHECK_CHARACTER_CONFLICT', 'looks like one of your generated codes with a check character, but fails the check', checked.code);
+    }
     let expiresAt = this.batch.expires_at;
     const expiryIndex = this.header ? this.header.expiresAt : 1;
     const rawExpiry = expiryIndex >= 0 ? (fields[expiryIndex] ?? '').trim() : '';
@@ -278,7 +284,7 @@ async function runImport(
     } else {
       const delimiter = (batch.source as { delimiter?: string }).delimiter ?? ',';
       const reader = new CsvRecordReader({ delimiter, maxRecordChars: MAX_RECORD_CHARS });
-      const rows = new RowReader(offer, batch, target.timeZone, now, delimiter);
+      const rows = new RowReader(offer, batch, target.timeZone, now, delimiter, await loadCheckedFormats(tenantDb(trxDb, target.schema)));
       const decoder = new TextDecoder('utf-8');
       stage = await copyInto(async (into) => {
         const push = async (records: CsvRecord[]) => {

@@ -237,6 +237,8 @@ export async function generateBatch(context: PoolContext, offerId: string, rawIn
     await insertAuditEvent(trx, { actor: context.actor, action: 'code_batch.generation_requested', subjectType: 'code_batch', subjectId: batch.id, details: { offerId, ...spec } });
     return batch;
   });
+  // A new check-character format takes effect at once in this process (others: within a minute).
+  if (spec.checkCharacter) context.services.codeFormats.forget(context.tenant.id);
   await enqueueImport(context.services, context.tenant.slug, row.id);
   return toBatch(row);
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { TenantHandle } from '../auth/principal.ts';
+import type { TenantDb } from '../db/database.ts';
 import { checkCharacter } from '../pools/check-character.ts';
 
 /** A format of generated codes that end in a check character. */
@@ -17,17 +18,21 @@ function caseSensitive(alphabet: string): boolean {
 /**
  * `typed` against a format: 'other' when it does not have the format's shape (prefix,
  * length, alphabet), else whether its last character is the check character of the
- * random part. Case is ignored unless the alphabet tells the cases apart, as lookups do.
+ * random part. Case is ignored unless the alphabet tells the cases apart. Lookups always
+ * ignore case, so with such an alphabet a failing check may be the right code typed in
+ * another case: that is never 'fails' (the lookup decides).
  */
 export function checkAgainst(format: CheckedFormat, typed: string): 'other' | 'passes' | 'fails' {
-  const norm = caseSensitive(format.alphabet) ? (value: string) => value : (value: string) => value.toUpperCase();
+  const sensitive = caseSensitive(format.alphabet);
+  const norm = sensitive ? (value: string) => value : (value: string) => value.toUpperCase();
   const code = norm(typed);
   const prefix = norm(format.prefix);
   const alphabet = norm(format.alphabet);
   if (code.length !== prefix.length + format.length + 1 || !code.startsWith(prefix)) return 'other';
   const rest = code.slice(prefix.length);
   for (const char of rest) if (!alphabet.includes(char)) return 'other';
-  return checkCharacter(rest.slice(0, -1), alphabet) === rest.at(-1) ? 'passes' : 'fails';
+  if (checkCharacter(rest.slice(0, -1), alphabet) === rest.at(-1)) return 'passes';
+  return sensitive ? 'other' : 'fails';
 }
 
 /**
@@ -37,6 +42,23 @@ export function checkAgainst(format: CheckedFormat, typed: string): 'other' | 'p
 export function mistypedCode(formats: readonly CheckedFormat[], typed: string): boolean {
   const results = formats.map((format) => checkAgainst(format, typed));
   return results.includes('fails') && !results.includes('passes');
+}
+
+/** The partner's check-character formats: every generated batch that asked for one (not failed). */
+export async function loadCheckedFormats(db: TenantDb): Promise<CheckedFormat[]> {
+  const rows = await db
+    .selectFrom('code_batches')
+    .select([
+      sql<string>`source->'generation'->>'prefix'`.as('prefix'),
+      sql<number>`(source->'generation'->>'length')::int`.as('length'),
+      sql<string>`source->'generation'->>'alphabet'`.as('alphabet'),
+    ])
+    .distinct()
+    .where('kind', '=', 'generated')
+    .where('status', '<>', 'failed')
+    .where(sql<boolean>`(source->'generation'->>'checkCharacter')::boolean`)
+    .execute();
+  return rows;
 }
 
 const TTL_MS = 60_000;
@@ -53,12 +75,9 @@ export class CodeFormatCache {
   async formatsOf(tenant: TenantHandle): Promise<CheckedFormat[]> {
     const entry = this.entries.get(tenant.id);
     if (entry && Date.now() - entry.loadedAt < TTL_MS) return entry.formats;
-    const { rows } = await sql<CheckedFormat>`
-      select distinct source->'generation'->>'prefix' as prefix, (source->'generation'->>'length')::int as length, source->'generation'->>'alphabet' as alphabet
-      from ${sql.table(`${tenant.schema}.code_batches`)}
-      where kind = 'generated' and status <> 'failed' and (source->'generation'->>'checkCharacter')::boolean`.execute(tenant.db);
-    this.entries.set(tenant.id, { formats: rows, loadedAt: Date.now() });
-    return rows;
+    const formats = await loadCheckedFormats(tenant.db);
+    this.entries.set(tenant.id, { formats, loadedAt: Date.now() });
+    return formats;
   }
 
   forget(tenantId: string): void {
