@@ -8,6 +8,7 @@ import { appendOutboxEvent } from '../outbox/events.ts';
 import type { AppServices } from '../system/services.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
 import { DISABLE_AFTER_FAILING_MS, nextRetryDelay, parseRetryAfter } from './retry-schedule.ts';
+import { failPendingDeliveries } from './deliveries.queries.ts';
 import { sendWebhook, type SendOutcome } from './send-webhook.ts';
 import { signatureHeader, WebhookSecretBox } from './webhook-signing.ts';
 
@@ -102,8 +103,6 @@ async function recordAttempt(services: AppServices, delivery: LoadedDelivery, at
   const endpointOff = delivery.endpoint_status === 'disabled';
   const step = delivery.schedule_step + 1;
   const retryAfter = outcome.statusCode === 429 || outcome.statusCode === 503 ? parseRetryAfter(outcome.retryAfter, now) : null;
-  const delay = delivered || gone || endpointOff ? null : nextRetryDelay(step, retryAfter);
-  const nextAttemptAt = delay === null ? null : new Date(now.getTime() + delay);
 
   await services.db.transaction().execute(async (trx) => {
     const db = coalitionDb(trx);
@@ -111,52 +110,70 @@ async function recordAttempt(services: AppServices, delivery: LoadedDelivery, at
     // attempt is seen here and this (late) outcome dropped.
     const current = await db.selectFrom('webhook_deliveries').select(['status', 'attempt_count']).where('id', '=', delivery.id).forUpdate().executeTakeFirst();
     if (!current || current.status !== 'pending' || current.attempt_count !== attempt - 1) return;
-    await db
-      .insertInto('webhook_attempts')
-      .values({
-        delivery_id: delivery.id,
-        attempt,
-        started_at: startedAt,
-        duration_ms: outcome.durationMs,
-        status_code: outcome.statusCode,
-        error: outcome.error,
-        response_body: outcome.responseBody,
-        next_attempt_at: nextAttemptAt,
-      })
-      .execute();
-    const common = { attempt_count: attempt, last_attempt_at: startedAt, last_status_code: outcome.statusCode, last_error: outcome.error, leased_until: null };
+    const common = { attempt_count: attempt, schedule_step: step, last_attempt_at: startedAt, last_status_code: outcome.statusCode, last_error: outcome.error, leased_until: null };
+    const logAttempt = (nextAttemptAt: Date | null) =>
+      db
+        .insertInto('webhook_attempts')
+        .values({
+          delivery_id: delivery.id,
+          attempt,
+          started_at: startedAt,
+          duration_ms: outcome.durationMs,
+          status_code: outcome.statusCode,
+          error: outcome.error,
+          response_body: outcome.responseBody,
+          next_attempt_at: nextAttemptAt,
+        })
+        .execute();
+
     if (delivered) {
-      await db.updateTable('webhook_deliveries').set({ ...common, status: 'succeeded', schedule_step: step, next_attempt_at: null, delivered_at: now }).where('id', '=', delivery.id).execute();
+      await logAttempt(null);
+      await db.updateTable('webhook_deliveries').set({ ...common, status: 'succeeded', next_attempt_at: null, delivered_at: now }).where('id', '=', delivery.id).execute();
       await db.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', delivery.endpoint_id).where('failing_since', 'is not', null).execute();
       return;
     }
-    if (nextAttemptAt) {
-      await db.updateTable('webhook_deliveries').set({ ...common, schedule_step: step, next_attempt_at: nextAttemptAt }).where('id', '=', delivery.id).execute();
-    } else {
-      await db.updateTable('webhook_deliveries').set({ ...common, status: 'failed', schedule_step: step, next_attempt_at: null, failed_at: now }).where('id', '=', delivery.id).execute();
-      if (!gone && !endpointOff) {
-        await appendOutboxEvent(tenantDb(trx, tenantSchemaName(delivery.tenant_slug)), {
-          type: 'webhook.delivery_exhausted',
-          occurredAt: now,
-          payload: { endpointId: delivery.endpoint_id, deliveryId: delivery.id, eventType: delivery.event_type, attempts: attempt, lastStatusCode: outcome.statusCode, lastError: outcome.error },
-        });
-      }
+
+    // A failure: the endpoint's run of failures starts (or goes on), and may end it.
+    let disable: WebhookDisabledReason | null = null;
+    let failingSince: Date | null = null;
+    let off = endpointOff;
+    if (!off) {
+      const endpoint = await db
+        .updateTable('webhook_endpoints')
+        .set((eb) => ({ failing_since: eb.fn.coalesce('failing_since', eb.val(startedAt)) }))
+        .where('id', '=', delivery.endpoint_id)
+        .returning(['status', 'failing_since'])
+        .executeTakeFirstOrThrow();
+      failingSince = endpoint.failing_since;
+      const failingTooLong = failingSince !== null && now.getTime() - failingSince.getTime() >= DISABLE_AFTER_FAILING_MS;
+      if (endpoint.status === 'enabled' && (gone || failingTooLong)) disable = gone ? 'gone' : 'failing';
+      // Disabled while this attempt was under way: no further attempt, as for its other deliveries.
+      off = endpoint.status !== 'enabled';
     }
-    if (endpointOff) return;
-    const endpoint = await db
-      .updateTable('webhook_endpoints')
-      .set((eb) => ({ failing_since: eb.fn.coalesce('failing_since', eb.val(startedAt)) }))
-      .where('id', '=', delivery.endpoint_id)
-      .returning(['status', 'failing_since'])
-      .executeTakeFirstOrThrow();
-    const failingTooLong = endpoint.failing_since !== null && now.getTime() - endpoint.failing_since.getTime() >= DISABLE_AFTER_FAILING_MS;
-    if (endpoint.status === 'enabled' && (gone || failingTooLong)) await autoDisable(trx, delivery, gone ? 'gone' : 'failing', now, endpoint.failing_since);
+    const delay = off || disable ? null : nextRetryDelay(step, retryAfter);
+    const nextAttemptAt = delay === null ? null : new Date(now.getTime() + delay);
+    await logAttempt(nextAttemptAt);
+    if (nextAttemptAt) {
+      await db.updateTable('webhook_deliveries').set({ ...common, next_attempt_at: nextAttemptAt }).where('id', '=', delivery.id).execute();
+      return;
+    }
+    await db.updateTable('webhook_deliveries').set({ ...common, status: 'failed', next_attempt_at: null, failed_at: now }).where('id', '=', delivery.id).execute();
+    if (disable) {
+      await autoDisable(trx, delivery, disable, now, failingSince);
+    } else if (!off) {
+      await appendOutboxEvent(tenantDb(trx, tenantSchemaName(delivery.tenant_slug)), {
+        type: 'webhook.delivery_exhausted',
+        occurredAt: now,
+        payload: { endpointId: delivery.endpoint_id, deliveryId: delivery.id, eventType: delivery.event_type, attempts: attempt, lastStatusCode: outcome.statusCode, lastError: outcome.error },
+      });
+    }
   });
 }
 
 /** The system turns an endpoint off (410 Gone, or five days of failures) and tells the tenant: an event and an audit entry. */
 async function autoDisable(trx: Kysely<any>, delivery: LoadedDelivery, reason: WebhookDisabledReason, now: Date, failingSince: Date | null): Promise<void> {
   await coalitionDb(trx).updateTable('webhook_endpoints').set({ status: 'disabled', disabled_reason: reason, disabled_at: now, updated_at: now }).where('id', '=', delivery.endpoint_id).execute();
+  await failPendingDeliveries(coalitionDb(trx), delivery.endpoint_id, reason, now);
   const tenant = tenantDb(trx, tenantSchemaName(delivery.tenant_slug));
   const details = { endpointId: delivery.endpoint_id, url: delivery.url, reason, failingSince: failingSince?.toISOString() ?? null, lastDeliveryId: delivery.id };
   await appendOutboxEvent(tenant, { type: 'webhook.endpoint_disabled', occurredAt: now, payload: details });

@@ -66,3 +66,20 @@ export async function insertDeliveries(
     .execute();
   return inserted.map((row) => row.id);
 }
+
+/**
+ * Ends the pending deliveries of an endpoint being disabled: failed now (kept for
+ * replay), not attempted. A delivery whose attempt is being recorded right now is
+ * skipped (its row is locked; waiting for it could deadlock): its next attempt finds
+ * the endpoint disabled and fails it then.
+ */
+export async function failPendingDeliveries(db: CoalitionDb, endpointId: string, reason: string, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'failed', next_attempt_at: null, leased_until: null, failed_at: now, last_error: `endpoint disabled (${reason})` })
+    .where('id', 'in', (eb) =>
+      eb.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', endpointId).where('status', '=', 'pending').forUpdate().skipLocked(),
+    )
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -98,8 +98,9 @@ export function endpointUrlProblem(raw: string, policy: AddressPolicy): string |
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an https URL';
   if (url.username || url.password) return 'must not carry a user name or password; authenticate deliveries by their signature';
-  if (url.hash) return 'must not have a #fragment';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (url.hash || raw.includes('#')) return 'must not have a #fragment';
+  // A trailing dot is the fully qualified spelling of the same name ("localhost.").
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
   const literal = isIP(host) ? host : host === 'localhost' || host.endsWith('.localhost') ? '127.0.0.1' : null;
   if (literal) {
     const refusal = addressRefusal(literal, policy);

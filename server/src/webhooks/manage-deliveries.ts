@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import { timestampSchema } from '../campaigns/campaign.ts';
 import { coalitionDb, tenantDb } from '../db/database.ts';
@@ -113,7 +113,7 @@ export async function listDeliveries(context: ReaderContext, rawInput: z.input<t
   return { deliveries: page.map(toDelivery), nextCursor: rows.length > input.limit ? page.at(-1)!.id : null };
 }
 
-async function requireDelivery(context: ReaderContext, id: string): Promise<DeliveryRow> {
+async function requireDelivery(context: { services: { db: Kysely<any> }; tenant: ReaderContext['tenant'] }, id: string): Promise<DeliveryRow> {
   const row = await coalitionDb(context.services.db).selectFrom('webhook_deliveries').selectAll().where('id', '=', id).where('tenant_id', '=', context.tenant.id).executeTakeFirst();
   if (!row) throw new AppError('WEBHOOK_DELIVERY_NOT_FOUND', `No webhook delivery ${id} of yours.`, { deliveryId: id });
   return row;
@@ -121,9 +121,15 @@ async function requireDelivery(context: ReaderContext, id: string): Promise<Deli
 
 /** One delivery with the body it sends and every attempt made. */
 export async function getDelivery(context: ReaderContext, id: string): Promise<z.infer<typeof deliveryDetailSchema>> {
-  const row = await requireDelivery(context, id);
-  const attempts = await coalitionDb(context.services.db).selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
-  return { ...toDelivery(row), payload: JSON.parse(row.body) as Record<string, unknown>, attemptLog: attempts.map(toAttempt) };
+  // One snapshot for both reads: an attempt recorded in between would otherwise show in the log but not in the counts.
+  return context.services.db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const row = await requireDelivery({ ...context, services: { ...context.services, db: trx } }, id);
+      const attempts = await coalitionDb(trx).selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
+      return { ...toDelivery(row), payload: JSON.parse(row.body) as Record<string, unknown>, attemptLog: attempts.map(toAttempt) };
+    });
 }
 
 /**

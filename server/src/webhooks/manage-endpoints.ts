@@ -15,7 +15,7 @@ import {
   type Endpoint,
   type EndpointRow,
 } from './endpoint.ts';
-import { insertDeliveries, type NewDelivery } from './deliveries.queries.ts';
+import { failPendingDeliveries, insertDeliveries, type NewDelivery } from './deliveries.queries.ts';
 import { newWebhookSecret, WebhookSecretBox } from './webhook-signing.ts';
 
 export interface EndpointContext {
@@ -105,6 +105,8 @@ async function changeEndpoint(
   id: string,
   action: string,
   change: (row: EndpointRow) => { set: Partial<EndpointRow>; details: Record<string, unknown> } | null,
+  /** Runs in the same transaction after the change. */
+  then?: (db: CoalitionDb) => Promise<unknown>,
 ): Promise<EndpointRow> {
   const { tenant, now } = context;
   return context.services.db.transaction().execute(async (trx) => {
@@ -118,6 +120,7 @@ async function changeEndpoint(
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    await then?.(coalition);
     await insertAuditEvent(tenantDb(trx, tenant.schema), { actor: context.actor, action, subjectType: 'webhook_endpoint', subjectId: id, details: decided.details });
     return updated;
   });
@@ -138,10 +141,18 @@ export async function updateEndpoint(context: EndpointContext, id: string, rawPa
   return toEndpoint(row, context.now);
 }
 
-/** Stops deliveries to the endpoint; events meanwhile are not queued for it. Disabling a disabled endpoint changes nothing. */
+/**
+ * Stops deliveries to the endpoint: its pending deliveries and the events that arrive
+ * while it is off are kept as failed (replayable), not sent. Disabling a disabled
+ * endpoint changes nothing.
+ */
 export async function disableEndpoint(context: EndpointContext, id: string): Promise<Endpoint> {
-  const row = await changeEndpoint(context, id, 'webhook_endpoint.disabled', (current) =>
-    current.status === 'disabled' ? null : { set: { status: 'disabled', disabled_reason: 'manual', disabled_at: context.now }, details: { reason: 'manual' } },
+  const row = await changeEndpoint(
+    context,
+    id,
+    'webhook_endpoint.disabled',
+    (current) => (current.status === 'disabled' ? null : { set: { status: 'disabled', disabled_reason: 'manual', disabled_at: context.now }, details: { reason: 'manual' } }),
+    (db) => failPendingDeliveries(db, id, 'manual', context.now),
   );
   return toEndpoint(row, context.now);
 }

@@ -36,6 +36,9 @@ export function parseRetryAfter(value: string | undefined, now: Date): number | 
   if (value === undefined) return null;
   const trimmed = value.trim();
   if (/^\d{1,9}$/.test(trimmed)) return Number(trimmed) * SECOND;
+  // An HTTP date (IMF-fixdate, e.g. "Wed, 21 Oct 2026 07:28:00 GMT"; RFC 850 and asctime
+  // forms too): Date.parse alone would also take "-5" or "1.5" for dates.
+  if (!/^(mon|tue|wed|thu|fri|sat|sun)[a-z]*,? .*\b\d{2}:\d{2}:\d{2}\b/i.test(trimmed)) return null;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
 }

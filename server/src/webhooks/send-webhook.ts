@@ -44,8 +44,8 @@ function describeError(error: NodeJS.ErrnoException): string {
 }
 
 /**
- * One POST of a webhook: no redirects followed, the whole exchange (connect, send,
- * response head) bounded by `timeoutMs`, addresses checked after DNS resolution
+ * One POST of a webhook: no redirects followed, the exchange up to the response head
+ * bounded by `timeoutMs` (a body still arriving then is cut off, the status counts), addresses checked after DNS resolution
  * (also for an IP literal, which skips DNS). Never throws: the outcome says what happened.
  */
 export function sendWebhook(target: { url: string; headers: Record<string, string>; body: string }, options: { timeoutMs: number; policy: AddressPolicy }): Promise<SendOutcome> {
@@ -76,8 +76,11 @@ export function sendWebhook(target: { url: string; headers: Record<string, strin
       agent: agentFor(url.protocol, options.policy),
       headers: { ...target.headers, 'content-length': Buffer.byteLength(target.body) },
     });
+    // Called when the deadline passes after the answer's head arrived: the status counts, the rest of the body is not waited for.
+    let answered: (() => void) | undefined;
     const timer = setTimeout(() => {
-      finish({ statusCode: null, error: `timed out after ${options.timeoutMs} ms`, responseBody: null, retryAfter: undefined });
+      if (answered) answered();
+      else finish({ statusCode: null, error: `timed out after ${options.timeoutMs} ms`, responseBody: null, retryAfter: undefined });
       request.destroy();
     }, options.timeoutMs);
     request.on('error', (error: NodeJS.ErrnoException) => finish({ statusCode: null, error: describeError(error), responseBody: null, retryAfter: undefined }));
@@ -86,6 +89,7 @@ export function sendWebhook(target: { url: string; headers: Record<string, strin
       let kept = 0;
       const retryAfter = typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : undefined;
       const complete = () => finish({ statusCode: response.statusCode ?? null, error: null, responseBody: Buffer.concat(chunks).toString('utf8'), retryAfter });
+      answered = complete;
       response.on('data', (chunk: Buffer) => {
         if (kept < MAX_LOGGED_BODY) {
           chunks.push(chunk.subarray(0, MAX_LOGGED_BODY - kept));
