@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, tenantDb, type Database } from '../server/src/db/database.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import type { WorkerHost } from '../server/src/jobs/worker-host.ts';
-import { hasValidCheckCharacter } from '../server/src/pools/check-character.ts';
+import { checkCharacter, hasValidCheckCharacter } from '../server/src/pools/check-character.ts';
 import { claimCode, type PoolOwner } from '../server/src/pools/claim-code.ts';
 import { DEFAULT_ALPHABET } from '../server/src/pools/generation.ts';
 import { settleStockState } from '../server/src/pools/stock.ts';
@@ -285,6 +285,27 @@ describe('code generation', () => {
     const listed = await request(system.baseUrl, 'GET', `/api/v1/offers/${offer.id}/codes?limit=3`, { key: shop.key });
     expect(listed.body.codes[0].mask).toMatch(/^AUT-•{7}[A-Z2-9]{2}$/);
   }, 60_000);
+
+  it('refuses uploaded codes that would be refused at the till as mistyped: shaped like a check-character format, failing its check', async () => {
+    const offer = await createOffer(system.baseUrl, shop.key, { lowStockThreshold: 0 });
+    const generated = await request(system.baseUrl, 'POST', `/api/v1/offers/${offer.id}/code-batches/generate`, {
+      key: shop.key,
+      body: { count: 10, prefix: 'CHK-', length: 8, checkCharacter: true },
+    });
+    expect(generated.status).toBe(200);
+    await waitForBatch(system.baseUrl, shop.key, generated.body.id);
+    const body = 'KQ2MX9PH';
+    const good = `CHK-${body}${checkCharacter(body, DEFAULT_ALPHABET)}`;
+    const wrongCheck = DEFAULT_ALPHABET.split('').find((char) => char !== checkCharacter(body, DEFAULT_ALPHABET))!;
+    const bad = `CHK-${body}${wrongCheck}`;
+    // Other shapes are the partner's own business: another prefix, another length, a character outside the alphabet.
+    const unrelated = ['CHX-KQ2MX9PHA', 'CHK-KQ2MX9PHAB', 'CHK-KQ2MX9P1A'];
+    const upload = await uploadCsv(system.baseUrl, shop.key, offer.id, `code\n${good}\n${bad.toLowerCase()}\n${unrelated.join('\n')}\n`);
+    const batch = await waitForBatch(system.baseUrl, shop.key, upload.body.id);
+    expect(batch.progress).toMatchObject({ accepted: 1 + unrelated.length, rejected: 1 });
+    const report = await rejectReport(system.baseUrl, shop.key, upload.body.id);
+    expect(report.text.split('\r\n')[1]).toBe(`3,${bad},CHECK_CHARACTER_CONFLICT,"looks like one of your generated codes with a check character, but fails the check"`);
+  });
 
   it('refuses a count that would make collisions likely, naming the length that would do', async () => {
     const offer = await createOffer(system.baseUrl, shop.key);
