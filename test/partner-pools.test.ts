@@ -307,6 +307,24 @@ describe('code generation', () => {
     expect(report.text.split('\r\n')[1]).toBe(`3,${bad},CHECK_CHARACTER_CONFLICT,"looks like one of your generated codes with a check character, but fails the check"`);
   });
 
+  it('refuses a check-character format that would make codes the partner already has look mistyped', async () => {
+    const offer = await createOffer(system.baseUrl, shop.key, { lowStockThreshold: 0 });
+    const body = 'ZZ2MX9PH';
+    const failing = `NEW-${body}${DEFAULT_ALPHABET.split('').find((char) => char !== checkCharacter(body, DEFAULT_ALPHABET))!}`;
+    const upload = await uploadCsv(system.baseUrl, shop.key, offer.id, `code\n${failing}\nNEW-ZZ2MX9P\n`);
+    expect((await waitForBatch(system.baseUrl, shop.key, upload.body.id)).progress.accepted).toBe(2);
+    const generate = (prefix: string) =>
+      request(system.baseUrl, 'POST', `/api/v1/offers/${offer.id}/code-batches/generate`, { key: shop.key, body: { count: 10, prefix, length: 8, checkCharacter: true } });
+    const refused = await generate('NEW-');
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: 'CHECK_CHARACTER_FORMAT_CONFLICT', details: { conflictingCodes: 1, prefix: 'NEW-', length: 8 } });
+    expect(refused.body.details.exampleMask).toMatch(/^•+/);
+    expect(refused.body.details.exampleMask).not.toContain(body);
+    expect((await request(system.baseUrl, 'GET', `/api/v1/offers/${offer.id}/code-batches`, { key: shop.key })).body.batches).toHaveLength(1);
+    // Another prefix fits nothing the partner has.
+    expect((await generate('NEU-')).status).toBe(200);
+  });
+
   it('refuses a count that would make collisions likely, naming the length that would do', async () => {
     const offer = await createOffer(system.baseUrl, shop.key);
     const res = await request(system.baseUrl, 'POST', `/api/v1/offers/${offer.id}/code-batches/generate`, { key: shop.key, body: { count: 1_000_000, length: 8 } });

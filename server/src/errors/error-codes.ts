@@ -235,6 +235,11 @@ export const ERROR_CODES = {
     meaning:
       'Generating this many codes from this alphabet and length would make duplicates (and guessable codes) likely; `details.minimumLength` is the shortest random part that would do.',
   },
+  CHECK_CHARACTER_FORMAT_CONFLICT: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning: "Generating codes with a check character in this format would make codes you already have unredeemable when typed: they have the format's prefix, length and alphabet but not its check character, so shops would have them refused as mistyped. `details.conflictingCodes` counts them, `details.exampleMask` shows one; choose another prefix or length.",
+  },
   CODE_NOT_FOUND: {
     trpc: 'NOT_FOUND',
     httpStatus: 404,

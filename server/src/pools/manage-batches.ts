@@ -18,6 +18,7 @@ import { addCount, emptyCounts, toBatch, type Batch, type CodeCounts } from './b
 import { CodeVault } from './code-vault.ts';
 import { assertCodeSpace, generateCodesInputSchema, generationRulesProblem, type GenerateCodesInput, type GenerationSpec } from './generation.ts';
 import { enqueueImport, type BatchRow } from './import-batch.ts';
+import { checkAgainst } from '../redemptions/code-formats.ts';
 import { reconcileStockState } from './stock.ts';
 
 const newBatchId = prefixedIds('bat');
@@ -217,6 +218,7 @@ export async function generateBatch(context: PoolContext, offerId: string, rawIn
         and source->'generation'->>'prefix' = ${spec.prefix} and source->'generation'->>'alphabet' = ${spec.alphabet}
         and (source->'generation'->>'length')::int = ${spec.length}`.execute(trx);
     assertCodeSpace(spec, Number(rows[0]?.n ?? 0));
+    if (spec.checkCharacter) await assertNoCheckConflict(trx, vaultFor(context), spec);
     const batch = await trx
       .insertInto('code_batches')
       .values({
@@ -241,6 +243,48 @@ export async function generateBatch(context: PoolContext, offerId: string, rawIn
   if (spec.checkCharacter) context.services.codeFormats.forget(context.tenant.id);
   await enqueueImport(context.services, context.tenant.slug, row.id);
   return toBatch(row);
+}
+
+const CONFLICT_PAGE = 10_000;
+
+/**
+ * A new check-character format must not make codes the partner already has
+ * unredeemable: a code with the format's shape that fails its check is refused at the
+ * till without a lookup (INVALID_CHECK_CHARACTER). Codes are stored encrypted, so the
+ * codes of the format's length (known from their masks) are decrypted and checked, a
+ * page at a time. Voided and expired codes no longer matter.
+ */
+async function assertNoCheckConflict(db: TenantDb, vault: CodeVault, spec: GenerationSpec): Promise<void> {
+  const format = { prefix: spec.prefix, length: spec.length, alphabet: spec.alphabet };
+  const total = spec.prefix.length + spec.length + 1;
+  let conflicts = 0;
+  let example: string | undefined;
+  let after = '0';
+  for (;;) {
+    const page = await db
+      .selectFrom('codes')
+      .select(['id', 'cipher', 'mask'])
+      .where(sql<boolean>`char_length(mask) = ${total}`)
+      .where('status', 'not in', ['voided', 'expired'])
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(CONFLICT_PAGE)
+      .execute();
+    for (const row of page) {
+      if (checkAgainst(format, vault.decrypt(row.cipher)) === 'fails') {
+        conflicts += 1;
+        example ??= row.mask;
+      }
+    }
+    if (page.length < CONFLICT_PAGE) break;
+    after = page.at(-1)!.id;
+  }
+  if (conflicts === 0) return;
+  throw new AppError(
+    'CHECK_CHARACTER_FORMAT_CONFLICT',
+    `${conflicts.toLocaleString('en')} of your codes (e.g. ${example}) have the shape of this format but not its check character: shops would have them refused as mistyped. Use another prefix or length, or no check character.`,
+    { conflictingCodes: conflicts, exampleMask: example, prefix: spec.prefix, length: spec.length },
+  );
 }
 
 // ---- reading ---------------------------------------------------------------------
