@@ -25,7 +25,7 @@ export const EXCHANGE_CUSTOMER_COUNT = 5_000;
 const EXCHANGE_STICKER_COST = 1;
 
 /** Far above what a machine of a few cores does, so the pool outlasts the run: a 409 POOL_EXHAUSTED would fail it. */
-const GENEROUS_EXCHANGES_PER_SECOND = 3_000;
+export const GENEROUS_EXCHANGES_PER_SECOND = 3_000;
 const MIN_POOL_CODES = 25_000;
 /** Random characters of each pool code: not the 10 of the generation measured later, so the two never share a code space. */
 const POOL_CODE_LENGTH = 12;
@@ -37,11 +37,16 @@ export interface ExchangeLoad {
   rewardId: string;
   /** Customers are taken in turn from the seeded ones, benchCustomerId(0 … customerCount - 1). */
   customerCount: number;
+  /** Whose customers: those of the exchange scenario (absent) or another group seeded under this prefix (redemptions.ts). */
+  customerPrefix?: string;
 }
 
+const EXCHANGE_CUSTOMER_PREFIX = 'bench';
+
 /** The seeded customers' ids, known to the load worker without shipping a list. */
-function benchCustomerId(index: number): string {
-  return `cus_bench${String(index).padStart(11, '0')}`;
+function benchCustomerId(index: number, prefix = EXCHANGE_CUSTOMER_PREFIX): string {
+  // Customer ids are "cus_" and 16 letters and digits.
+  return `cus_${prefix}${String(index).padStart(16 - prefix.length, '0')}`;
 }
 
 /**
@@ -52,7 +57,7 @@ function benchCustomerId(index: number): string {
 export function exchangeFactory(load: ExchangeLoad): () => GeneratedRequest {
   let next = Math.floor(Math.random() * load.customerCount);
   return () => {
-    const customerId = benchCustomerId(next);
+    const customerId = benchCustomerId(next, load.customerPrefix);
     next = (next + 1) % load.customerCount;
     return { idempotencyKey: randomUUID(), body: JSON.stringify({ customer: { customerId }, rewardId: load.rewardId }) };
   };
@@ -63,7 +68,7 @@ export interface ExchangeCounts {
   vouchers: number;
   /** Distinct partner codes behind them: equal to vouchers, or a code went out twice. */
   codes: number;
-  /** Spend rows in the issuer's ledger (only exchanges spend). */
+  /** Spend rows of this scenario's customers in the issuer's ledger (only exchanges spend; redemptions.ts seeds customers of its own). */
   spends: number;
 }
 
@@ -86,19 +91,19 @@ function poolSizeFor(loadSeconds: number): number {
  * The partner's active offer with a generated pool, run by an import worker of its own
  * that is closed once the pool is ready: nothing works in the background during the load.
  */
-async function offerWithPool(app: BenchApp, codes: number, stops: Stops): Promise<string> {
+export async function offerWithPool(app: BenchApp, codes: number, stops: Stops, options: { title: string; length: number } = { title: 'Bench exchange: 500 RUB off', length: POOL_CODE_LENGTH }): Promise<string> {
   const workers = await startWorkerHost({ services: app.services, definitions: [importCodeBatchJob], concurrency: 2 });
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= workers.close());
-  stops.push('exchange pool worker host', close);
+  stops.push('pool worker host', close);
   try {
-    const offerId = await createOffer(app.baseUrl, app.partnerKey, 'Bench exchange: 500 RUB off');
+    const offerId = await createOffer(app.baseUrl, app.partnerKey, options.title);
     const requested = await call<BatchView>(app.baseUrl, app.partnerKey, 'POST', `/api/v1/offers/${offerId}/code-batches/generate`, {
-      what: 'Generating the exchange pool',
-      body: { count: codes, length: POOL_CODE_LENGTH },
+      what: `Generating the pool of "${options.title}"`,
+      body: { count: codes, length: options.length },
     });
     const { batch } = await waitUntilReady(app.baseUrl, app.partnerKey, requested.id);
-    assertAllAccepted('The exchange pool', batch, codes);
+    assertAllAccepted(`The pool of "${options.title}"`, batch, codes);
     return offerId;
   } finally {
     await close();
@@ -106,7 +111,7 @@ async function offerWithPool(app: BenchApp, codes: number, stops: Stops): Promis
 }
 
 /** The partner proposes an agreement over the offer, the issuer accepts, and lists the offer as a reward. */
-async function rewardFor(app: BenchApp, offerId: string): Promise<string> {
+export async function rewardFor(app: BenchApp, offerId: string): Promise<string> {
   const proposed = await call<{ id: string }>(app.baseUrl, app.partnerKey, 'POST', '/api/v1/agreements', {
     what: 'Proposing the bench agreement',
     body: { name: 'bench', issuer: app.tenantSlug, offerIds: [offerId], model: { type: 'issuer_pays_per_issued', amountMinor: 5_000 }, currency: 'RUB' },
@@ -119,16 +124,19 @@ async function rewardFor(app: BenchApp, offerId: string): Promise<string> {
   return reward.id;
 }
 
-/** Customers of the issuer with `stickers` available now in the bench campaign: one support adjustment each. */
-async function seedCustomers(app: BenchApp, count: number, stickers: number): Promise<void> {
+/**
+ * Customers of the issuer with `stickers` available now in the bench campaign: one support adjustment each.
+ * `group` names another group of customers than the exchange scenario's, with card numbers of its own.
+ */
+export async function seedCustomers(app: BenchApp, count: number, stickers: number, group: { prefix: string; cardPrefix: string } = { prefix: EXCHANGE_CUSTOMER_PREFIX, cardPrefix: '8000' }): Promise<void> {
   const db = tenantDb(app.services.db, tenantSchemaName(app.tenantSlug));
   const now = new Date();
   for (let start = 0; start < count; start += SEED_ROWS_PER_INSERT) {
-    const ids = Array.from({ length: Math.min(SEED_ROWS_PER_INSERT, count - start) }, (_, i) => benchCustomerId(start + i));
+    const ids = Array.from({ length: Math.min(SEED_ROWS_PER_INSERT, count - start) }, (_, i) => benchCustomerId(start + i, group.prefix));
     // Card numbers of their own: the purchase scenario enrols 7000-… cards.
     await db
       .insertInto('customers')
-      .values(ids.map((id, i) => ({ id, card_number: `8000-${String(start + i).padStart(6, '0')}`, phone_hash: null, phone_hint: null, enrolled_via: 'bench' })))
+      .values(ids.map((id, i) => ({ id, card_number: `${group.cardPrefix}-${String(start + i).padStart(6, '0')}`, phone_hash: null, phone_hint: null, enrolled_via: 'bench' })))
       .execute();
     await db
       .insertInto('sticker_ledger')
@@ -170,7 +178,7 @@ export async function setUpExchange(app: BenchApp, loadSeconds: number, stops: S
       select
         (select count(*) from ${vouchers} where reward_id = ${rewardId}) as vouchers,
         (select count(distinct code_id) from ${vouchers} where reward_id = ${rewardId}) as codes,
-        (select count(*) from ${ledger} where kind = 'spend' and campaign_id = ${app.campaignId}) as spends`.execute(app.services.db);
+        (select count(*) from ${ledger} where kind = 'spend' and campaign_id = ${app.campaignId} and customer_id like ${`cus_${EXCHANGE_CUSTOMER_PREFIX}%`}) as spends`.execute(app.services.db);
     const row = rows[0]!;
     return { vouchers: Number(row.vouchers), codes: Number(row.codes), spends: Number(row.spends) };
   };

@@ -2,13 +2,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exchangeFactory, type ExchangeLoad } from './exchanges.ts';
 import { purchaseFactory, type PurchaseLoad } from './purchases.ts';
+import { lookupFactory, redemptionFactory, validationFactory, type LookupLoad, type RedemptionLoad, type ValidationLoad } from './redemptions.ts';
 
 /** Requests the worker generates per request instead of replaying one fixed request. */
-export type GeneratedRequests = PurchaseLoad | ExchangeLoad;
+export type GeneratedRequests = PurchaseLoad | ExchangeLoad | ValidationLoad | RedemptionLoad | LookupLoad;
 
-/** One generated POST: its own Idempotency-Key and JSON body. */
+/** One generated POST: its JSON body and, for the idempotent operations, its own Idempotency-Key. */
 export interface GeneratedRequest {
-  idempotencyKey: string;
+  idempotencyKey?: string;
   body: string;
 }
 
@@ -19,6 +20,12 @@ export function requestFactory(generated: GeneratedRequests, prefix: string): ()
       return purchaseFactory(generated, prefix);
     case 'exchanges':
       return exchangeFactory(generated);
+    case 'validations':
+      return validationFactory(generated);
+    case 'redemptions':
+      return redemptionFactory(generated, prefix);
+    case 'lookups':
+      return lookupFactory(generated);
   }
 }
 
@@ -34,6 +41,8 @@ export interface LoadJob {
    * Idempotency-Key per request), since functions cannot be sent over IPC.
    */
   generated?: GeneratedRequests;
+  /** Present: every response body must contain this text, or it counts as a mismatch (autocannon's verifyBody). */
+  bodyMustContain?: string;
 }
 
 /** The figures we keep from an autocannon result. */
@@ -50,6 +59,12 @@ export interface LoadSummary {
   timeouts: number;
   /** Responses by HTTP status, e.g. { "200": 51234 }. */
   statusCodes: Record<string, number>;
+  /** Requests written to a connection; those beyond the responses were still in flight when the run ended (the server still serves them). */
+  requestsSent: number;
+  /** Responses whose body lacked `bodyMustContain`; 0 without it. */
+  mismatches: number;
+  /** Generated requests only: how many the worker built, so none of a one-use resource (a code) is used twice. */
+  generated?: number;
 }
 
 export type WorkerRequest = { type: 'run'; id: number; job: LoadJob };

@@ -38,27 +38,40 @@ class LatencyRecorder {
  * autocannon calls setupRequest before every request it sends (the first one included),
  * synchronously before writing it, so each request gets its own body and key.
  */
-function generatedRequests(url: string, generated: GeneratedRequests): autocannon.Request[] {
+function generatedRequests(url: string, generated: GeneratedRequests): { requests: autocannon.Request[]; count: () => number } {
   const next = requestFactory(generated, 'load');
-  return [
+  let count = 0;
+  const requests: autocannon.Request[] = [
     {
       method: 'POST',
       path: new URL(url).pathname,
       setupRequest: (request) => {
         const post = next();
-        return { ...request, headers: { ...request.headers, 'idempotency-key': post.idempotencyKey }, body: post.body };
+        count += 1;
+        const headers = post.idempotencyKey === undefined ? request.headers : { ...request.headers, 'idempotency-key': post.idempotencyKey };
+        return { ...request, headers, body: post.body };
       },
     },
   ];
+  return { requests, count: () => count };
 }
 
 async function runJob(job: LoadJob): Promise<LoadSummary> {
   assertLoopback(job.url);
   const latencies = new LatencyRecorder();
-  const requests = job.generated ? generatedRequests(job.url, job.generated) : undefined;
+  const generated = job.generated ? generatedRequests(job.url, job.generated) : undefined;
+  const mustContain = job.bodyMustContain;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
-      { url: job.url, connections: job.connections, duration: job.durationSeconds, pipelining: 1, headers: job.headers, ...(requests && { requests }) },
+      {
+        url: job.url,
+        connections: job.connections,
+        duration: job.durationSeconds,
+        pipelining: 1,
+        headers: job.headers,
+        ...(generated && { requests: generated.requests }),
+        ...(mustContain !== undefined && { verifyBody: (body: unknown) => typeof body === 'string' && body.includes(mustContain) }),
+      },
       (error: unknown, result: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
@@ -80,6 +93,9 @@ async function runJob(job: LoadJob): Promise<LoadSummary> {
     errors: result.errors,
     timeouts: result.timeouts,
     statusCodes,
+    requestsSent: result.requests.sent,
+    mismatches: result.mismatches ?? 0,
+    ...(generated && { generated: generated.count() }),
   };
 }
 

@@ -4,6 +4,9 @@ import { SETTLE_MS, type CpuWindow } from './cpu.ts';
 import type { LoadSummary } from './load-generator.ts';
 import { EXCHANGE_CONNECTIONS, EXCHANGE_CUSTOMER_COUNT, EXCHANGE_PGBENCH_TARGET } from './exchanges.ts';
 import { pgbenchRunAt, type PgbenchFigures, type PgbenchOutcome, type PgbenchRun } from './pgbench.ts';
+import { ORDER_AMOUNT_MINOR, REDEMPTION_CONNECTIONS, VOUCHER_SECONDS_PER_REDEEM_SECOND } from './redemptions.ts';
+import { BARE_PG_QUERY } from './stack.ts';
+import type { Percentiles, WebhookFigures } from './webhooks.ts';
 
 export interface ScenarioResult {
   id: string;
@@ -43,6 +46,8 @@ export interface RunSettings {
   durationSeconds: number;
   connections: number;
   exchangeConnections: number;
+  /** The bare pg lookup's, validate's and redeem's. */
+  redemptionConnections: number;
   postgres: string;
   redis: string;
 }
@@ -199,6 +204,19 @@ const EXCHANGE_MEANING =
   `them (pgbench's documentation advises a scale of at least the client count); the exchanges spread over ${EXCHANGE_CUSTOMER_COUNT.toLocaleString('en-US')} customers and share only the campaign and offer rows, in share ` +
   'modes, and the pool, where SKIP LOCKED lets them pass over each other.';
 
+const REDEEM_MEANING =
+  'What the ratio compares: a redemption is one API transaction of 9 SQL statements between BEGIN and COMMIT, ' +
+  "across the partner's and the coalition's schemas and the issuer's outbox: it claims the Idempotency-Key (insert), " +
+  'finds the code by its keyed lookup hash and then its voucher (joined with both tenants), moves the voucher from ' +
+  'issued to redeemed by one conditional update (the row every redemption, reversal and cancellation of that voucher ' +
+  'locks first), marks the code redeemed, inserts the redemption, reads the agreement, writes a `voucher.redeemed` ' +
+  "event to the issuer's outbox (whose trigger notifies the webhook relay at commit) and stores the answer on the " +
+  'idempotency record — after the API key lookup and the rate-limit counter in Redis. (An agreement paid per ' +
+  "redemption would add a settlement entry; the bench's is paid per issued voucher.) A TPC-B transaction is 5 " +
+  `statements. Both run with ${REDEMPTION_CONNECTIONS} clients for the same duration on the same server, so the ratio is how many whole ` +
+  'redemptions the app completes per pgbench transaction; each redemption takes a voucher and code of its own, so ' +
+  'unlike pgbench at scale 2 they never queue on a row (they only read the tenants and the agreement).';
+
 /** How a write scenario is set beside pgbench: its unit, its section, what the ratio means, and a target if it has one. */
 interface PgbenchComparison {
   heading: string;
@@ -211,6 +229,7 @@ interface PgbenchComparison {
 const PGBENCH_COMPARISONS: Record<string, PgbenchComparison> = {
   purchase: { heading: 'Purchases against PostgreSQL itself', unit: 'purchases', meaning: PURCHASE_MEANING },
   exchange: { heading: 'Exchanges against PostgreSQL itself', unit: 'exchanges', meaning: EXCHANGE_MEANING, target: EXCHANGE_PGBENCH_TARGET },
+  redeem: { heading: 'Redemptions against PostgreSQL itself', unit: 'redemptions', meaning: REDEEM_MEANING },
 };
 
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
@@ -341,6 +360,147 @@ ${ceilingTexts(result, comparison, run, true).join('\n\n')}
 CPU is user + system time over each window, per transaction committed in it; how it is measured is under [How to compare](#how-to-compare).`;
 }
 
+// ---- validate beside a bare lookup -------------------------------------------------
+
+/** The validate scenario and its bare baseline, when both ran. */
+function validatePair(results: ScenarioResult[]): { validate: ScenarioResult; bare: ScenarioResult; ratio: number } | undefined {
+  const validate = results.find((r) => r.id === 'validate');
+  const bare = results.find((r) => r.id === 'bare-pg');
+  if (!validate || !bare) return undefined;
+  const bareRps = bare.summary.requestsPerSecondAverage;
+  return { validate, bare, ratio: bareRps > 0 ? validate.summary.requestsPerSecondAverage / bareRps : 0 };
+}
+
+/** Printed right below the console table. */
+export function validateLines(results: ScenarioResult[]): string[] {
+  const pair = validatePair(results);
+  if (!pair) return [];
+  const { validate, bare } = pair;
+  return [
+    `validate ÷ bare Express + pg lookup, ${validate.connections} connections each: ${integer.format(validate.summary.requestsPerSecondAverage)} ÷ ${integer.format(bare.summary.requestsPerSecondAverage)} req/s = ${ratio(pair.ratio)}` +
+      `; p50 ${ms(validate.summary.latencyP50Ms)} vs ${ms(bare.summary.latencyP50Ms)} ms, p99 ${ms(validate.summary.latencyP99Ms)} vs ${ms(bare.summary.latencyP99Ms)} ms`,
+  ];
+}
+
+function validateSection(results: ScenarioResult[]): string {
+  const pair = validatePair(results);
+  if (!pair) return '';
+  const header = ['Measured', 'Req/s (avg)', 'p50 ms', 'p99 ms', 'Average ms', 'Requests'];
+  const row = (label: string, r: ScenarioResult) =>
+    `| ${label} | ${integer.format(r.summary.requestsPerSecondAverage)} | ${ms(r.summary.latencyP50Ms)} | ${ms(r.summary.latencyP99Ms)} | ${ms(r.summary.latencyAverageMs)} | ${integer.format(r.summary.requestsTotal)} |`;
+  return `
+## Validate against a bare primary-key lookup
+
+| ${header.join(' | ')} |
+| --- | ${header.slice(1).map(() => '---:').join(' | ')} |
+${row(`Validate (API, \`POST /api/v1/codes/validate\`, ${pair.validate.connections} connections)`, pair.validate)}
+${row(`Bare Express + \`pg\` (\`POST /bare-pg\`, ${pair.bare.connections} connections)`, pair.bare)}
+
+Validate ÷ bare lookup, req/s at ${pair.validate.connections} connections: **${ratio(pair.ratio)}** (${integer.format(pair.validate.summary.requestsPerSecondAverage)} ÷ ${integer.format(pair.bare.summary.requestsPerSecondAverage)})
+
+What the ratio compares: the bare baseline is a plain Express 5 app with \`express.json()\` and one
+handler that runs \`${BARE_PG_QUERY}\` through a \`pg.Pool\` as large as the app's own pool
+(\`DB_POOL_MAX\`), on the same PostgreSQL and database, with the id from the body, and
+answers the row as JSON: the least any request that reads PostgreSQL can cost here. Validate
+is the partner's till asking about a code before payment (\`{"code", "orderAmountMinor": ${ORDER_AMOUNT_MINOR}, "currency": "RUB"}\`):
+the API key lookup in PostgreSQL and its hash check, the rate-limit counter in Redis, input
+validation, the code's keyed lookup hash (HMAC-SHA256), then 2 queries — the code by its hash
+in the partner's pool, its voucher joined with both tenants — and the answer with the offer's
+terms and the discount on the order, through the REST face. Both cycle through the same
+issued vouchers (ids for one, codes for the other) from a random start, with the same
+number of connections; every validate answer must say \`"valid":true\`.
+`;
+}
+
+// ---- webhook deliveries -------------------------------------------------------------
+
+const pct = (p: Percentiles) => `p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms`;
+
+/** Printed after the pgbench lines. */
+export function webhookLines(figures: WebhookFigures): string[] {
+  const { burst, latency, checks } = figures;
+  const cpu = burst.cpu;
+  const per = (seconds: number | undefined) => cpuMs(perTransactionMs(seconds, cpu.deliveries));
+  return [
+    `webhook burst: ${integer.format(burst.deliveries)} deliveries (the redemptions' voucher.redeemed events waiting in the outbox) reached the receiver ${secondsText(burst.seconds)} s after relay and worker started: ` +
+      `${integer.format(burst.perSecond)} deliveries/s; first after ${secondsText(burst.firstArrivalSeconds)} s; last fan-out batch began after ${secondsText(burst.fanOutSeconds)} s; delivery row → arrival ${pct(burst.rowToArrivalMs)}`,
+    `  CPU over ${secondsText(cpu.wallSeconds)} s (until all recorded as succeeded, then ${SETTLE_MS / 1000} s): per delivery: PostgreSQL ${per(cpu.postgresSeconds)}, app (this Node process) ${per(cpu.appSeconds)}, whole machine ${per(cpu.machineSeconds)}`,
+    `webhook latency, ${latency.ratePerSecond} redemptions/s with relay and worker running (${integer.format(latency.answered)} of ${integer.format(latency.redemptions)} answered): ` +
+      `redemption answered → webhook received ${pct(latency.answerToArrivalMs)} (max ${ms(latency.answerToArrivalMs.max)} ms)`,
+    `  event occurred_at (request start) → received ${pct(latency.occurredToArrivalMs)}; answered → delivery row ${pct(latency.answerToRowMs)}; delivery row → received ${pct(latency.rowToArrivalMs)}; the redemptions themselves ${pct(latency.redeemAnswerMs)}`,
+    `webhook checks: ${integer.format(checks.events)} voucher.redeemed events of ${integer.format(checks.redemptions)} redemptions → ${integer.format(checks.deliveries)} deliveries; ` +
+      `${integer.format(checks.received)} received (${integer.format(checks.distinctReceived)} distinct webhook-ids), ${checks.missing} missing, ${checks.unknown} unknown, ${checks.received - checks.distinctReceived} duplicates, ${checks.retried} retried; ` +
+      `events of ${integer.format(checks.redemptionsArrived)} of ${integer.format(checks.redemptions)} redemptions arrived; signatures verified with standardwebhooks: ${integer.format(checks.signaturesVerified)} of ${integer.format(checks.received)}`,
+  ];
+}
+
+function webhookSection(figures: WebhookFigures): string {
+  const { burst, latency, checks } = figures;
+  const cpu = burst.cpu;
+  const per = (seconds: number | undefined) => cpuMs(perTransactionMs(seconds, cpu.deliveries));
+  const p = (value: Percentiles) => `${ms(value.p50)} | ${ms(value.p99)} | ${ms(value.max)}`;
+  return `
+## Webhook deliveries
+
+Burst: the redemptions' events waiting in the outbox when the relay and the worker start.
+
+| Measured | Value |
+| --- | ---: |
+| Deliveries (one per \`voucher.redeemed\` event) | ${integer.format(burst.deliveries)} |
+| **Deliveries/s** (deliveries ÷ time from start to the last arrival) | **${integer.format(burst.perSecond)}** |
+| Start → last arrival | ${secondsText(burst.seconds)} s |
+| Start → first arrival | ${secondsText(burst.firstArrivalSeconds)} s |
+| Start → the relay's last fan-out batch (its delivery rows' \`created_at\`) | ${secondsText(burst.fanOutSeconds)} s |
+| Delivery row (\`created_at\`) → arrival, p50 / p99 | ${ms(burst.rowToArrivalMs.p50)} / ${ms(burst.rowToArrivalMs.p99)} ms |
+| CPU per delivery: PostgreSQL / app / whole machine | ${per(cpu.postgresSeconds)} / ${per(cpu.appSeconds)} / ${per(cpu.machineSeconds)} |
+
+Latency: ${latency.ratePerSecond} redemptions/s for the measured duration (${integer.format(latency.redemptions)} redemptions, ${integer.format(latency.answered)} answered with a redemption), relay and worker running.
+
+| From → to (ms) | p50 | p99 | max |
+| --- | ---: | ---: | ---: |
+| **Redemption answered → webhook received** | **${ms(latency.answerToArrivalMs.p50)}** | **${ms(latency.answerToArrivalMs.p99)}** | ${ms(latency.answerToArrivalMs.max)} |
+| Event \`occurred_at\` (the redeem request's start) → received | ${p(latency.occurredToArrivalMs)} |
+| Redemption answered → its delivery row's \`created_at\` (the relay's fan-out) | ${p(latency.answerToRowMs)} |
+| Delivery row's \`created_at\` → received | ${p(latency.rowToArrivalMs)} |
+| The redemption itself: sent → answered | ${p(latency.redeemAnswerMs)} |
+
+Checks (the run fails otherwise): ${integer.format(checks.redemptions)} redemptions of the bench offer, ${integer.format(checks.events)} \`voucher.redeemed\` events in the issuer's outbox,
+${integer.format(checks.deliveries)} deliveries to the endpoint, all recorded as succeeded (${checks.retried} needed a retry); the receiver got
+${integer.format(checks.received)} requests with ${integer.format(checks.distinctReceived)} distinct \`webhook-id\`s: ${checks.missing} deliveries missing, ${checks.unknown} unknown ids,
+${checks.received - checks.distinctReceived} duplicates; the events of ${integer.format(checks.redemptionsArrived)} of ${integer.format(checks.redemptions)} redemptions arrived (by \`data.redemptionId\`);
+every body is a \`voucher.redeemed\` of the issuer for the bench offer; ${integer.format(checks.signaturesVerified)} of ${integer.format(checks.received)} signatures
+verified with the \`standardwebhooks\` package (\`new Webhook(secret).verify(body, headers)\`, every one, with the secret the endpoint's registration answered).
+
+What is measured: the issuer registers a receiver through the API (\`POST /api/v1/webhooks/endpoints\`,
+\`{"url", "eventTypes": ["voucher.redeemed"]}\`; the app runs with \`WEBHOOK_ALLOW_LOOPBACK=true\`).
+The receiver is a plain \`node:http\` server on 127.0.0.1 in a Node process of its own that
+answers 200 at once and notes when each body has fully arrived. While the HTTP scenarios run no
+relay or worker runs; just before the redeem scenario one relay pass (no worker) clears every
+older outbox row, so the burst holds the redemptions' events alone (the redeem pre-check's was
+already queued). Then the webhook job's worker host (BullMQ, ${figures.workerConcurrency} at a time) and the relay
+(\`WebhookRelay\` with its defaults: woken by LISTEN/NOTIFY at commit, polling every second) start
+in the app's process, as \`coalition start\` / \`coalition worker\` run them (the worker host without
+the scheduled jobs, so no sweep or prune runs meanwhile). The relay turns outbox rows into
+delivery rows in batches of 500, leases the due ones and queues them; the worker loads each,
+decrypts the endpoint secret, signs, POSTs (keep-alive, at most 8 sockets per receiver) and
+records the attempt in a transaction.
+
+For the latency, the same process as the receiver plays the shop: it starts a redemption every
+${ms(1000 / latency.ratePerSecond)} ms whatever the others are doing, and notes when each answer has fully arrived. The commit
+is taken as **that answer's arrival**: the transaction commits before the server answers, so
+this slightly understates the latency from the commit itself (by the answer's trip over loopback,
+well under a millisecond here). The event's \`occurred_at\` (the body's \`timestamp\`) is the moment
+the redeem request started, before its transaction, so the second row overstates it by the
+redemption's own time; the true figure lies between the two. A delivery row's \`created_at\` is the
+relay's clock when it began the fan-out batch that wrote it (after the redemption's NOTIFY woke it,
+or after the pass it was busy with), so the last two rows split the latency into the relay's wake-up
+and fan-out, and the rest: the dispatch into BullMQ, the worker, the signed POST. All are this machine's
+wall clock (\`performance.timeOrigin + performance.now()\` in the receiver's process; the app's
+\`Date\`, in milliseconds, for \`created_at\` and \`occurred_at\`), so the split can be a millisecond
+off, and the relay can begin its fan-out before the answer reaches the shop (a negative figure).
+`;
+}
+
 const CPU_MEANING =
   `Each CPU window opens just before the measured run (${SETTLE_MS / 1000} s after the warm-up, so its last requests are served) or pgbench, and closes ` +
   `${SETTLE_MS / 1000} s after it ends: autocannon stops waiting for answers when its time is up, but the server still serves those requests and ` +
@@ -450,12 +610,28 @@ export function machineLines(machine: MachineFacts, settings: RunSettings): stri
     `Node: ${machine.node} on ${machine.platform}`,
     `CPU: ${machine.cpuCount} × ${machine.cpuModel}`,
     `Memory: ${machine.totalMemoryGiB} GiB; 1-minute load average at start: ${machine.loadAverageAtStart}`,
-    `Load: ${settings.connections} connections (${settings.exchangeConnections} for the exchange), pipelining 1, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per scenario, 127.0.0.1 only`,
+    `Load: ${settings.connections} connections (${settings.exchangeConnections} for the exchange, ${settings.redemptionConnections} for the bare pg lookup, validate and redeem), pipelining 1, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per scenario, 127.0.0.1 only`,
     `PostgreSQL: ${settings.postgres}; Redis: ${settings.redis}`,
   ];
 }
 
-export function markdownReport(results: ScenarioResult[], machine: MachineFacts, settings: RunSettings, pgbench: PgbenchOutcome, codes: CodeImportFigures): string {
+/** How the redemption scenarios got their vouchers. */
+export interface RedemptionSetUp {
+  vouchers: number;
+  exchanges: number;
+  seconds: number;
+  poolCodes: number;
+}
+
+export function markdownReport(
+  results: ScenarioResult[],
+  machine: MachineFacts,
+  settings: RunSettings,
+  pgbench: PgbenchOutcome,
+  codes: CodeImportFigures,
+  webhooks: WebhookFigures,
+  redemptions: RedemptionSetUp,
+): string {
   const table = [
     `| ${HEADERS.join(' | ')} |`,
     `| ${HEADERS.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
@@ -482,20 +658,36 @@ API, the partner's active offer with a pool of generated codes larger than the r
 use (generated by the import job in a worker of its own, stopped before any load), an
 agreement the partner proposes and the issuer accepts, and a reward of 1 sticker; and it
 writes ${EXCHANGE_CUSTOMER_COUNT.toLocaleString('en-US')} customers straight into the issuer's tables, each with as many stickers as the
-pool has codes. autocannon runs in a separate Node process. Each scenario gets a warm-up
-(discarded) and then a measured run; every response must be 2xx or the run fails.
+pool has codes. For the partner's side it sets up a second offer with a pool of
+${integer.format(redemptions.poolCodes)} generated codes, an agreement, a reward of 1 sticker and 1,000 customers of its own, and
+makes vouchers by exchanging through the API at ${settings.redemptionConnections} connections for ${VOUCHER_SECONDS_PER_REDEEM_SECOND} s per second of
+redeem load (warm-up and measured run), plus the measured duration again for the webhook latency phase (this
+run: ${integer.format(redemptions.exchanges)} exchanges in ${redemptions.seconds} s, ${integer.format(redemptions.vouchers)} issued vouchers),
+whose codes it reads back from the partner's pool and decrypts, as the customers would show
+them at the till; the issuer registers a webhook receiver for \`voucher.redeemed\`.
+autocannon runs in a separate Node process. Each scenario gets a warm-up
+(discarded) and then a measured run; every response must be 2xx or the run fails, and where
+a scenario names a text every answer must hold (validate: \`"valid":true\`; redeem:
+\`"status":"redeemed"\`; the bare lookup: \`"status":"issued"\`), every body is checked for it.
 Req/s is autocannon's per-second average; the latency percentiles are taken from its
 per-response times of 2xx responses (its own histogram rounds to whole milliseconds).
 \`BENCH_DURATION_SECONDS\` and \`BENCH_CONNECTIONS\` change the measured duration and the
-connection count of every scenario but the exchange, which always runs with ${EXCHANGE_CONNECTIONS}.
+connection count of every scenario but the exchange, which always runs with ${EXCHANGE_CONNECTIONS}, and the bare
+pg lookup, validate and redeem, which always run with ${settings.redemptionConnections}.
 
 In the same run, [pgbench](https://www.postgresql.org/docs/current/pgbench.html) measures
 PostgreSQL itself on the same server: a separate database (\`bench_pgbench_<runId>\`,
 dropped afterwards), \`pgbench -i -s 2 -q\`, then the default TPC-B-like script with
 \`pgbench -n -c <clients> -j 2 -T <BENCH_DURATION_SECONDS>\`: once with \`BENCH_CONNECTIONS\`
-clients for the purchases, then with ${EXCHANGE_CONNECTIONS} for the exchange (a single run when the two agree).
+clients for the purchases, then with ${EXCHANGE_CONNECTIONS} for the exchange and the redemptions (a single run when
+the counts agree).
 Without pgbench on the PATH (or \`BENCH_PGBENCH\`), the run says so and reports the ratios
 as unavailable.
+
+After the HTTP scenarios, the webhook relay and worker start and deliver the redemptions'
+events to the receiver: first as a burst, then at a steady pace of redemptions, for
+deliveries/s and the latency from a redemption's commit to its webhook's arrival (see
+[Webhook deliveries](#webhook-deliveries)).
 
 Last, a partner uploads a file of 1,000,000 promo codes and asks for 1,000,000 generated
 codes, each timed until its batch is ready, against a raw \`COPY\` of the same file
@@ -511,10 +703,12 @@ Absolute requests per second depend on the machine — and the load generator, t
 server, PostgreSQL and Redis all share its CPUs. The **vs bare** column (each
 scenario's req/s divided by the bare Express baseline measured in the same run) is the
 figure to compare across machines and over time: it shows what the app's own stack
-costs on top of Express itself. For the two write scenarios, **purchases/s ÷ pgbench
+costs on top of Express itself. For the purchase and exchange scenarios, **purchases/s ÷ pgbench
 tps** and **exchanges/s ÷ pgbench tps** (below, each with pgbench at its own client
 count) compare the whole write path with the database's own throughput on a standard
-transaction, measured in the same run; the exchange's target is at least ${ratio(EXCHANGE_PGBENCH_TARGET)}.
+transaction, measured in the same run; the exchange's target is at least ${ratio(EXCHANGE_PGBENCH_TARGET)}. **Redemptions/s ÷
+pgbench tps** does the same for redeem, and **validate ÷ bare lookup** sets validate beside a
+bare Express app doing one primary-key lookup through \`pg\` at the same concurrency.
 
 Beside each ratio, the CPU time PostgreSQL spends per transaction, in the scenario and
 under pgbench, gives its **database-bound ceiling**: pgbench's PostgreSQL CPU per
@@ -533,11 +727,14 @@ ${table}
 ${machineLines(machine, settings).map((line) => `- ${line}`).join('\n')}
 ${comparisons(results, pgbench)
   .map(({ result, comparison, run }) => pgbenchSection(result, comparison, run, pgbench))
-  .join('')}${codeImportSection(codes)}`;
+  .join('')}${validateSection(results)}${webhookSection(webhooks)}${codeImportSection(codes)}`;
 }
 
 const SCENARIO_NOTES: Record<string, string> = {
-  bare: 'A plain Express 5 app with one handler returning `{"ok":true}`: the ceiling for Express on this machine, and the denominator of every ratio.',
+  'bare-pg': `The baseline of validate: a plain Express 5 app that parses the JSON body and answers the row of \`${BARE_PG_QUERY}\` through a \`pg.Pool\` as large as the app's, always with ${REDEMPTION_CONNECTIONS} connections, cycling through the issued vouchers' ids. See the validate section below.`,
+  validate: `A partner's till checks a code before payment through the REST face (partner key, scope \`codes:redeem\`), always with ${REDEMPTION_CONNECTIONS} connections: \`{"code", "orderAmountMinor": ${ORDER_AMOUNT_MINOR}, "currency": "RUB"}\`, cycling through the codes of the issued vouchers from a random start (the redeem pre-check's code left out); every answer must say \`"valid":true\`, and the tables must be unchanged after the runs. See the validate section below.`,
+  redeem: `A partner redeems a code for an order through the REST face, always with ${REDEMPTION_CONNECTIONS} connections: every request has a new Idempotency-Key and order reference and the next unused code of the issued vouchers, so no code is sent twice and no two requests share a voucher row. After the load, the redemptions must number the 2xx answers plus at most the requests autocannon left in flight, each of a distinct voucher, with as many vouchers and codes marked redeemed and \`voucher.redeemed\` events in the issuer's outbox; see the pgbench comparison and the webhook deliveries below.`,
+  bare: 'A plain Express 5 app with one handler returning `{"ok":true}`: the ceiling for Express on this machine, and the denominator of the **vs bare** column.',
   readyz:
     'The readiness probe: request-id and logging middleware, then `select 1` on PostgreSQL and `PING` on Redis in parallel. No authentication, no rate limiting.',
   'rest-me':

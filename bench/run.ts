@@ -12,8 +12,34 @@ import { EXCHANGE_CONNECTIONS, EXCHANGE_CUSTOMER_COUNT, EXCHANGE_PATH, setUpExch
 import { requestFactory, startLoadGenerator, type GeneratedRequests, type LoadJob, type LoadSummary } from './load-generator.ts';
 import { pgbenchRunAt, runPgbench, type PgbenchOutcome, type PgbenchRun, type PgbenchSettings } from './pgbench.ts';
 import { BENCH_CARD_COUNT, BENCH_STORE_CODE, PURCHASE_PATH } from './purchases.ts';
-import { codeImportLines, consoleTable, cpuLine, machineFacts, machineLines, markdownReport, pgbenchLines, type RunSettings, type ScenarioCpu, type ScenarioResult } from './report.ts';
-import { startBareExpress, startCoalitionApp, startInfrastructure, Stops, type BenchApp } from './stack.ts';
+import {
+  checkRedemptions,
+  checkValidations,
+  EXPECTED_DISCOUNT_MINOR,
+  ORDER_AMOUNT_MINOR,
+  REDEEM_PATH,
+  REDEMPTION_CONNECTIONS,
+  setUpRedemptions,
+  VALIDATE_PATH,
+  voucherMakingSeconds,
+  type RedemptionCounts,
+} from './redemptions.ts';
+import {
+  codeImportLines,
+  consoleTable,
+  cpuLine,
+  machineFacts,
+  machineLines,
+  markdownReport,
+  pgbenchLines,
+  validateLines,
+  webhookLines,
+  type RunSettings,
+  type ScenarioCpu,
+  type ScenarioResult,
+} from './report.ts';
+import { BARE_PG_PATH, startBareExpress, startBarePgExpress, startCoalitionApp, startInfrastructure, Stops, type BenchApp } from './stack.ts';
+import { LATENCY_REDEMPTIONS_PER_SECOND, registerEndpoint, relayOutboxOnce, runWebhookBench, startWebhookReceiver } from './webhooks.ts';
 
 const WARMUP_SECONDS = 1;
 const PGBENCH_SCALE = 2;
@@ -37,14 +63,27 @@ interface Scenario {
   headers: Record<string, string>;
   /** Absent: BENCH_CONNECTIONS. */
   connections?: number;
-  /** Present: each request is a POST built by the load worker from this description. */
-  generated?: GeneratedRequests;
+  /**
+   * Present: each request is a POST built by the load worker from this description; a
+   * function when it changes from run to run (the redeem scenario's unused codes).
+   */
+  generated?: GeneratedRequests | (() => GeneratedRequests);
+  /** Told how many requests were generated (the pre-check's one, then each run's), so one-use codes are never sent twice. */
+  consumed?(count: number): void;
+  /** Present: every response body of the load must contain this text (a mismatch fails the run), the pre-check's too. */
+  bodyMustContain?: string;
+  /** Runs just before the scenario's warm-up. */
+  before?(): Promise<void>;
   /** Compared with a pgbench run of as many clients as this scenario has connections. */
   againstPgbench?: true;
   /** A single request before the load: the response must look right, not just be 2xx. */
   looksRight(body: unknown): boolean;
-  /** After the load: that the tables hold what all the 2xx responses of the run (pre-check included) claim. */
-  checkEffects?(responses2xx: number): Promise<EffectCheck>;
+  /**
+   * After the load: that the tables hold what all the 2xx responses of the run (pre-check
+   * included) claim; `inFlight`: requests sent but not answered when autocannon stopped
+   * waiting (the server still serves them).
+   */
+  checkEffects?(responses2xx: number, inFlight: number): Promise<EffectCheck>;
   /** Present: the transactions it has committed so far, read around its measured run, which is then also measured in CPU time. */
   committed?(): Promise<number>;
 }
@@ -58,10 +97,12 @@ interface EffectCheck {
 /** One request per scenario first, so a wrong setup fails with its response, not a count. */
 async function checkScenario(scenario: Scenario): Promise<void> {
   let init: RequestInit = { headers: scenario.headers };
-  if (scenario.generated) {
+  const generated = generatedOf(scenario);
+  if (generated) {
     // The same generator the load worker uses (with receipt ids of its own, for purchases).
-    const post = requestFactory(scenario.generated, 'check')();
-    init = { method: 'POST', headers: { ...scenario.headers, 'idempotency-key': post.idempotencyKey }, body: post.body };
+    const post = requestFactory(generated, 'check')();
+    scenario.consumed?.(1);
+    init = { method: 'POST', headers: { ...scenario.headers, ...(post.idempotencyKey !== undefined && { 'idempotency-key': post.idempotencyKey }) }, body: post.body };
   }
   const response = await fetch(scenario.url, init);
   const text = await response.text();
@@ -71,10 +112,12 @@ async function checkScenario(scenario: Scenario): Promise<void> {
   } catch {
     body = undefined;
   }
-  if (response.status !== 200 || !scenario.looksRight(body)) {
+  if (response.status !== 200 || !scenario.looksRight(body) || (scenario.bodyMustContain !== undefined && !text.includes(scenario.bodyMustContain))) {
     throw new Error(`Pre-check of "${scenario.title}" (${scenario.request}) failed: HTTP ${response.status} ${text.slice(0, 500)}`);
   }
 }
+
+const generatedOf = (scenario: Scenario): GeneratedRequests | undefined => (typeof scenario.generated === 'function' ? scenario.generated() : scenario.generated);
 
 const n = (value: number) => value.toLocaleString('en-US');
 
@@ -87,6 +130,7 @@ function problemsOf(summary: LoadSummary): string[] {
     problems.push(`${summary.non2xx} non-2xx responses (${codes.join(', ') || 'status codes not reported'})`);
   }
   if (summary.errors > 0) problems.push(`${summary.errors} connection errors (${summary.timeouts} of them timeouts)`);
+  if (summary.mismatches > 0) problems.push(`${summary.mismatches} response bodies without the text every answer must hold`);
   if (summary.requestsTotal === 0 || summary.count2xx === 0) problems.push('no successful responses at all');
   return problems;
 }
@@ -168,6 +212,19 @@ async function main(stops: Stops): Promise<number> {
   const bareUrl = await startBareExpress(stops);
   const load = await startLoadGenerator();
   stops.push('load generator', () => load.stop());
+  const receiver = await startWebhookReceiver(stops);
+  const endpoint = await registerEndpoint(app, receiver.url);
+  console.log(
+    `bench: redemptions: the issuer registered a webhook receiver for voucher.redeemed; a second offer, pool, agreement and reward; making vouchers by exchanging at ${REDEMPTION_CONNECTIONS} connections…`,
+  );
+  const redemptions = await setUpRedemptions(app, load, voucherMakingSeconds(WARMUP_SECONDS, durationSeconds), stops);
+  console.log(
+    `bench: redemptions set up: ${n(redemptions.codes.length)} issued vouchers made by ${n(redemptions.voucherMaking.summary.count2xx)} exchanges in ${redemptions.voucherMaking.seconds} s ` +
+      `(${Math.round(redemptions.voucherMaking.summary.requestsPerSecondAverage)}/s), codes read back from the partner's pool`,
+  );
+  const barePgUrl = await startBarePgExpress(app.databaseUrl, app.services.config.dbPoolMax, stops);
+  const partnerAuth = { authorization: `Bearer ${app.partnerKey}` };
+  let countsBeforeValidation: RedemptionCounts | undefined;
 
   const auth = { authorization: `Bearer ${app.tenantKey}` };
   const isObject = (body: unknown): body is Record<string, any> => typeof body === 'object' && body !== null;
@@ -203,6 +260,33 @@ async function main(stops: Stops): Promise<number> {
       url: `${app.baseUrl}/trpc/me`,
       headers: auth,
       looksRight: (body) => isObject(body) && body.result?.data?.kind === 'tenant' && body.result?.data?.tenant?.slug === app.tenantSlug,
+    },
+    {
+      id: 'bare-pg',
+      title: 'bare Express + pg lookup',
+      request: `POST ${BARE_PG_PATH} {"id"}, a voucher id each`,
+      url: `${barePgUrl}${BARE_PG_PATH}`,
+      headers: { 'content-type': 'application/json' },
+      connections: REDEMPTION_CONNECTIONS,
+      generated: redemptions.lookups,
+      bodyMustContain: '"status":"issued"',
+      looksRight: (body) => isObject(body) && typeof body.id === 'string' && body.status === 'issued',
+    },
+    {
+      id: 'validate',
+      title: 'validate a code',
+      request: `POST ${VALIDATE_PATH} + Bearer partner key, an issued code each`,
+      url: `${app.baseUrl}${VALIDATE_PATH}`,
+      headers: { ...partnerAuth, 'content-type': 'application/json' },
+      connections: REDEMPTION_CONNECTIONS,
+      generated: redemptions.validations,
+      bodyMustContain: '"valid":true',
+      looksRight: (body) =>
+        isObject(body) && body.valid === true && body.reason === null && body.issuer === app.tenantSlug && body.offerId === redemptions.offerId && body.discountMinor === EXPECTED_DISCOUNT_MINOR,
+      before: async () => {
+        countsBeforeValidation = await redemptions.counts();
+      },
+      checkEffects: () => checkValidations(redemptions, countsBeforeValidation),
     },
     {
       id: 'purchase',
@@ -242,26 +326,64 @@ async function main(stops: Stops): Promise<number> {
       checkEffects: (responses2xx) => checkExchanges(exchange, responses2xx),
       committed: async () => (await exchange.counts()).vouchers,
     },
+    {
+      id: 'redeem',
+      title: 'redeem a code',
+      request: `POST ${REDEEM_PATH} + Bearer partner key + Idempotency-Key, an issued code each`,
+      url: `${app.baseUrl}${REDEEM_PATH}`,
+      headers: { ...partnerAuth, 'content-type': 'application/json' },
+      connections: REDEMPTION_CONNECTIONS,
+      generated: () => redemptions.nextRedemptions(),
+      consumed: (count) => redemptions.consume(count),
+      bodyMustContain: '"status":"redeemed"',
+      againstPgbench: true,
+      looksRight: (body) =>
+        isObject(body) &&
+        typeof body.id === 'string' &&
+        body.status === 'redeemed' &&
+        body.issuer === app.tenantSlug &&
+        body.offerId === redemptions.offerId &&
+        body.orderAmountMinor === ORDER_AMOUNT_MINOR &&
+        body.discountMinor === EXPECTED_DISCOUNT_MINOR,
+      // Every event already in an outbox is relayed now, with no worker: the webhook burst afterwards is the redemptions' alone.
+      before: async () => {
+        await relayOutboxOnce(app);
+      },
+      checkEffects: (responses2xx, inFlight) => checkRedemptions(redemptions, responses2xx, inFlight),
+      committed: async () => (await redemptions.counts()).redemptions,
+    },
   ];
   for (const scenario of scenarios) await checkScenario(scenario);
 
   console.log(
-    `bench: ${scenarios.length} scenarios × (${WARMUP_SECONDS} s warm-up + ${durationSeconds} s), ${connections} connections (${EXCHANGE_CONNECTIONS} for the exchange), 127.0.0.1\n`,
+    `bench: ${scenarios.length} scenarios × (${WARMUP_SECONDS} s warm-up + ${durationSeconds} s), ${connections} connections (${EXCHANGE_CONNECTIONS} for the exchange, ${REDEMPTION_CONNECTIONS} for the bare pg lookup, validate and redeem), 127.0.0.1\n`,
   );
   const measured: { scenario: Scenario; connections: number; summary: LoadSummary; cpu?: ScenarioCpu; problems: string[] }[] = [];
   for (const scenario of scenarios) {
     const scenarioConnections = scenario.connections ?? connections;
-    const job = (seconds: number): LoadJob => ({
-      url: scenario.url,
-      connections: scenarioConnections,
-      durationSeconds: seconds,
-      headers: scenario.headers,
-      ...(scenario.generated && { generated: scenario.generated }),
-    });
-    const warmup = await load.run(job(WARMUP_SECONDS));
-    const { summary, cpu } = await measuredRun(scenario, () => load.run(job(durationSeconds)), infra.postmasterPid);
+    // Built just before each run: a changing description (unused codes) is read then.
+    const job = (seconds: number): LoadJob => {
+      const generated = generatedOf(scenario);
+      return {
+        url: scenario.url,
+        connections: scenarioConnections,
+        durationSeconds: seconds,
+        headers: scenario.headers,
+        ...(generated && { generated }),
+        ...(scenario.bodyMustContain !== undefined && { bodyMustContain: scenario.bodyMustContain }),
+      };
+    };
+    const run = async (seconds: number) => {
+      const result = await load.run(job(seconds));
+      scenario.consumed?.(result.generated ?? 0);
+      return result;
+    };
+    await scenario.before?.();
+    const warmup = await run(WARMUP_SECONDS);
+    const { summary, cpu } = await measuredRun(scenario, () => run(durationSeconds), infra.postmasterPid);
     const problems = [...problemsOf(warmup).map((p) => `warm-up: ${p}`), ...problemsOf(summary)];
-    const effects = await scenario.checkEffects?.(1 + warmup.count2xx + summary.count2xx);
+    const inFlight = warmup.requestsSent - warmup.requestsTotal + (summary.requestsSent - summary.requestsTotal);
+    const effects = await scenario.checkEffects?.(1 + warmup.count2xx + summary.count2xx, inFlight);
     if (effects) problems.push(...effects.problems);
     measured.push({ scenario, connections: scenarioConnections, summary, ...(cpu && { cpu }), problems });
     console.log(
@@ -271,6 +393,16 @@ async function main(stops: Stops): Promise<number> {
     if (effects) console.log(effects.note);
     if (cpu) console.log(`    ${cpuLine(cpu, summary)}`);
   }
+
+  console.log(
+    `\nbench: webhook deliveries to ${endpoint.url}: the redemptions' events so far as a burst, then ${LATENCY_REDEMPTIONS_PER_SECOND} redemptions/s for ${durationSeconds} s with relay and worker running…`,
+  );
+  const webhooks = await runWebhookBench(app, redemptions, receiver, endpoint, durationSeconds, infra.postmasterPid, stops);
+  console.log(
+    `  burst: ${n(webhooks.burst.deliveries)} deliveries in ${webhooks.burst.seconds.toFixed(2)} s (${Math.round(webhooks.burst.perSecond)}/s); ` +
+      `latency: redemption answered → webhook received p50 ${webhooks.latency.answerToArrivalMs.p50.toFixed(1)} ms, p99 ${webhooks.latency.answerToArrivalMs.p99.toFixed(1)} ms` +
+      (webhooks.problems.length ? `  <-- ${webhooks.problems.join('; ')}` : ''),
+  );
 
   // One pgbench run per client count a write scenario used (once when they agree).
   const clientCounts = [...new Set(measured.filter((m) => m.scenario.againstPgbench).map((m) => m.connections))];
@@ -301,23 +433,31 @@ async function main(stops: Stops): Promise<number> {
     durationSeconds,
     connections,
     exchangeConnections: EXCHANGE_CONNECTIONS,
+    redemptionConnections: REDEMPTION_CONNECTIONS,
     postgres: infra.embedded.postgres ? 'embedded (throwaway)' : 'BENCH_DATABASE_URL',
     redis: infra.embedded.redis ? 'embedded (throwaway)' : 'BENCH_REDIS_URL',
   };
   console.log(
-    `\n${consoleTable(results)}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${codeImportLines(codes).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`,
+    `\n${consoleTable(results)}\n\n${validateLines(results).join('\n')}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${webhookLines(webhooks).join('\n')}\n\n${codeImportLines(codes).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`,
   );
 
   const failed = measured.filter((m) => m.problems.length > 0);
-  if (failed.length > 0) {
+  if (failed.length > 0 || webhooks.problems.length > 0) {
     shout([
-      'BENCHMARK FAILED: not every response was 2xx, or not every 2xx left its effect in the database.',
+      'BENCHMARK FAILED: not every response was 2xx, or not every 2xx left its effect in the database, or not every webhook arrived signed.',
       ...failed.map((m) => `${m.scenario.title} (${m.scenario.request}): ${m.problems.join('; ')}`),
+      ...webhooks.problems.map((problem) => `webhook deliveries: ${problem}`),
       `${REPORT_FILE} was left unchanged.`,
     ]);
     return 1;
   }
-  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench, codes));
+  const redemptionSetUp = {
+    vouchers: redemptions.codes.length,
+    exchanges: redemptions.voucherMaking.summary.count2xx,
+    seconds: redemptions.voucherMaking.seconds,
+    poolCodes: redemptions.poolCodes,
+  };
+  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench, codes, webhooks, redemptionSetUp));
   console.log(`bench: wrote ${REPORT_FILE}`);
   return 0;
 }

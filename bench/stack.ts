@@ -149,7 +149,9 @@ export interface BenchApp {
   tenantSlug: string;
   /** Its API key (admin scope) for the authenticated scenarios. */
   tenantKey: string;
-  /** The API key of a second tenant, role `partner`, whose pools the exchange and the code import use: offers, pools, agreements. */
+  /** The second tenant, role `partner`, whose pools the exchange, the redemptions and the code import use. */
+  partnerSlug: string;
+  /** Its API key: offers, pools, agreements, and redeeming its codes. */
   partnerKey: string;
   /** The running campaign every bench purchase earns stickers in. */
   campaignId: string;
@@ -255,6 +257,8 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'warn',
+      // The webhook deliveries go to a receiver on 127.0.0.1 (bench/webhooks.ts).
+      WEBHOOK_ALLOW_LOOPBACK: 'true',
     }),
   ) as ResolvedConfig;
   // The environment schema caps rate limits at 1,000,000/min; the benchmark sets them directly.
@@ -277,7 +281,7 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
   });
 
   const issuer = await createBenchTenant(db, { slug: `bench-${runId}`, displayName: 'Benchmark Retailer', role: 'issuer' }, ['admin']);
-  const partner = await createBenchTenant(db, { slug: `bench-partner-${runId}`, displayName: 'Benchmark Partner', role: 'partner' }, ['pools:write', 'agreements:write']);
+  const partner = await createBenchTenant(db, { slug: `bench-partner-${runId}`, displayName: 'Benchmark Partner', role: 'partner' }, ['pools:write', 'agreements:write', 'codes:redeem']);
 
   const state: HttpAppState = { shuttingDown: false };
   const server = await startHttpServer(createHttpApp(services, state), {
@@ -320,6 +324,7 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
     services,
     tenantSlug: issuer.slug,
     tenantKey: issuer.key,
+    partnerSlug: partner.slug,
     partnerKey: partner.key,
     campaignId,
     purchaseCounts,
@@ -338,6 +343,39 @@ export async function startBareExpress(stops: Stops): Promise<string> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   stops.push('bare Express server', async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  });
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+/** The primary-key lookup of the bare PostgreSQL baseline: one voucher row by id. */
+export const BARE_PG_QUERY = 'select id, status, code_mask, expires_at from coalition.vouchers where id = $1';
+export const BARE_PG_PATH = '/bare-pg';
+
+/**
+ * The baseline of the validate scenario: a plain Express 5 app that parses a JSON body
+ * `{"id": …}` and answers the row of one primary-key lookup on the app's database,
+ * through a `pg.Pool` as large as the app's own pool. No authentication, no validation.
+ */
+export async function startBarePgExpress(databaseUrl: string, poolMax: number, stops: Stops): Promise<string> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax, application_name: 'coalition-bench-bare-pg' });
+  stops.push('bare Express + pg pool', () => pool.end());
+  const app = express();
+  app.use(express.json());
+  app.post(BARE_PG_PATH, async (req, res) => {
+    const { rows } = await pool.query(BARE_PG_QUERY, [(req.body as { id?: unknown }).id]);
+    if (rows.length === 0) res.status(404).json({ error: 'not found' });
+    else res.json(rows[0]);
+  });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  stops.push('bare Express + pg server', async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;

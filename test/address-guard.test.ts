@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { LookupAddress } from 'node:dns';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +226,28 @@ describe('sendWebhook against a real receiver on 127.0.0.1', () => {
     await closed.close();
     const refused = await send(`http://127.0.0.1:${port}/gone`, LOOPBACK);
     expect(refused).toMatchObject({ statusCode: null, error: 'connection refused' });
+  });
+});
+
+describe('sendWebhook timing', () => {
+  it('counts the timeout from when a connection is free: many sends to one slow receiver all get its answer', async () => {
+    const slow = http.createServer((_req, res) => setTimeout(() => res.end('late but fine'), 300));
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const { port } = slow.address() as AddressInfo;
+    try {
+      // 24 sends share at most 8 connections to the receiver: three rounds of 300 ms, each within the 700 ms timeout.
+      const outcomes = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => sendWebhook({ url: `http://127.0.0.1:${port}/slow`, headers: { 'webhook-id': `msg_${i}` }, body: '{}' }, { timeoutMs: 700, policy: LOOPBACK })),
+      );
+      expect(outcomes.map((outcome) => outcome.statusCode)).toEqual(Array(24).fill(200));
+      // A receiver slower than the timeout still times out.
+      const tooSlow = await sendWebhook({ url: `http://127.0.0.1:${port}/slow`, headers: {}, body: '{}' }, { timeoutMs: 100, policy: LOOPBACK });
+      expect(tooSlow).toMatchObject({ statusCode: null, error: 'timed out after 100 ms' });
+    } finally {
+      closeWebhookAgents();
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 });
 

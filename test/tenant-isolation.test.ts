@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coalitionDb, tenantDb } from '../server/src/db/database.ts';
+import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import { proceduresOf } from '../server/src/http/openapi.ts';
 import { appRouter } from '../server/src/trpc/app-router.ts';
 import type { ProcedureMeta } from '../server/src/trpc/trpc.ts';
@@ -25,6 +27,8 @@ type Face = 'REST' | 'tRPC';
 type Probe = { headers?: Record<string, string> } & (
   | { input: unknown; refusedWith: { status: 400 | 403 | 404 | 422; code: string } }
   | { input: unknown; answersWithOwnDataOnly: true }
+  /** Answers 200 with `valid: false` for this reason and nothing of the voucher or its offer (a code check). */
+  | { input: unknown; validatesAs: 'UNKNOWN_CODE' | 'WRONG_PARTNER' }
   /**
    * Public by design (a JWKS): answers 200 with public verifying keys only, listing the
    * markers in `publicByDesign` (B's own public key ids); every other marker of B must
@@ -34,6 +38,9 @@ type Probe = { headers?: Record<string, string> } & (
 );
 
 const notFound = (code: string) => ({ status: 404 as const, code });
+
+/** What validate answers when the code or voucher is not one of the caller's. */
+const NOTHING_OF_THE_CODE = { voucherId: null, issuer: null, codeMask: null, offerId: null, offer: null, discountMinor: null, expiresAt: null, redeemedAt: null, redemptionId: null };
 
 /** Terms of an agreement proposal; the caller names the other side and the offers. */
 const proposal = (sideAndOffers: { partner?: string; issuer?: string; offerIds: string[] }) => ({
@@ -253,6 +260,62 @@ const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
     { input: { issuerSlug: w.b.tenant.slug }, answersWithPublicKeysOnly: true, publicByDesign: [w.bKid] },
     { input: { issuerSlug: w.a.tenant.slug }, answersWithOwnDataOnly: true },
   ],
+  // redemption (partner side; codes looked up in the caller's own schema by keyed hash,
+  // vouchers only for the partner they name, redemptions by partner): B's codes are
+  // unknown to A however typed, B's signed vouchers are for another shop, B's redemptions
+  // are not found, and B's Idempotency-Key with B's exact body does not replay B's answer.
+  'redemptions.validate': (w) => [
+    { input: { code: w.bRedeemedVoucher.code }, validatesAs: 'UNKNOWN_CODE' },
+    { input: { code: w.bOpenVoucher.code.toLowerCase(), orderAmountMinor: 400_000, currency: 'RUB' }, validatesAs: 'UNKNOWN_CODE' },
+    { input: { code: w.bCode }, validatesAs: 'UNKNOWN_CODE' },
+    { input: { voucher: w.bOpenVoucher.token, orderAmountMinor: 400_000 }, validatesAs: 'WRONG_PARTNER' },
+    { input: { voucher: w.bRedeemedVoucher.qrText }, validatesAs: 'WRONG_PARTNER' },
+  ],
+  'redemptions.redeem': (w, face) => {
+    const body = (presented: Record<string, string>) => ({ ...presented, orderRef: `A-PROBE-${face}`, orderAmountMinor: 400_000, currency: 'RUB' });
+    const key = (name: string) => ({ 'idempotency-key': `probe-redeem-${name}-${face}` });
+    return [
+      // B's key and body: refused, so not kept; the second face may send them again.
+      { input: w.bRedeemBody, headers: { 'idempotency-key': w.bRedeemKey }, refusedWith: notFound('UNKNOWN_CODE') },
+      { input: body({ code: w.bOpenVoucher.code }), headers: key('code'), refusedWith: notFound('UNKNOWN_CODE') },
+      { input: body({ voucher: w.bOpenVoucher.token }), headers: key('token'), refusedWith: { status: 422, code: 'WRONG_PARTNER' } },
+      { input: body({ voucher: w.bOpenVoucher.qrText }), headers: key('qr'), refusedWith: { status: 422, code: 'WRONG_PARTNER' } },
+      { input: body({ voucher: w.bRedeemedVoucher.token }), headers: key('redeemed'), refusedWith: { status: 422, code: 'WRONG_PARTNER' } },
+    ];
+  },
+  'redemptions.reverse': (w) => [{ input: { redemptionId: w.bRedemptionId, reason: 'probe' }, refusedWith: notFound('REDEMPTION_NOT_FOUND') }],
+  'redemptions.get': (w) => [{ input: { redemptionId: w.bRedemptionId }, refusedWith: notFound('REDEMPTION_NOT_FOUND') }],
+  'redemptions.list': (w) => [
+    { input: {}, answersWithOwnDataOnly: true },
+    { input: { code: w.bRedeemedVoucher.code }, answersWithOwnDataOnly: true },
+    { input: { orderRef: w.bRedeemBody.orderRef }, answersWithOwnDataOnly: true },
+    { input: { status: 'redeemed', limit: 200 }, answersWithOwnDataOnly: true },
+    // B's redemption as a page cursor: a position in B's list is not A's.
+    { input: { cursor: w.bRedemptionId }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
+  ],
+  // webhooks (coalition schema, keyed by tenant): B's endpoints and deliveries are not found by A.
+  'webhooks.createEndpoint': (w) => [
+    { input: { url: 'https://hooks.a-tenant.example/probe', tenant: w.b.tenant.slug }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
+    { input: { url: 'https://hooks.a-tenant.example/probe' }, answersWithOwnDataOnly: true },
+  ],
+  'webhooks.listEndpoints': () => [{ input: undefined, answersWithOwnDataOnly: true }],
+  'webhooks.getEndpoint': (w) => [{ input: { endpointId: w.bEndpointId }, refusedWith: notFound('WEBHOOK_ENDPOINT_NOT_FOUND') }],
+  'webhooks.updateEndpoint': (w) => [{ input: { endpointId: w.bEndpointId, url: 'https://attacker.example/hooks' }, refusedWith: notFound('WEBHOOK_ENDPOINT_NOT_FOUND') }],
+  'webhooks.disableEndpoint': (w) => [{ input: { endpointId: w.bEndpointId }, refusedWith: notFound('WEBHOOK_ENDPOINT_NOT_FOUND') }],
+  'webhooks.enableEndpoint': (w) => [{ input: { endpointId: w.bEndpointId }, refusedWith: notFound('WEBHOOK_ENDPOINT_NOT_FOUND') }],
+  'webhooks.rotateSecret': (w) => [{ input: { endpointId: w.bEndpointId }, refusedWith: notFound('WEBHOOK_ENDPOINT_NOT_FOUND') }],
+  'webhooks.sendTest': (w) => [{ input: { endpointId: w.bEndpointId }, refusedWith: notFound('WEBHOOK_ENDPOINT_NOT_FOUND') }],
+  'webhooks.listDeliveries': (w) => [
+    { input: {}, answersWithOwnDataOnly: true },
+    { input: { endpointId: w.bEndpointId }, answersWithOwnDataOnly: true },
+    { input: { cursor: w.bDeliveryId }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
+  ],
+  'webhooks.getDelivery': (w) => [{ input: { deliveryId: w.bDeliveryId }, refusedWith: notFound('WEBHOOK_DELIVERY_NOT_FOUND') }],
+  'webhooks.replayDelivery': (w) => [{ input: { deliveryId: w.bDeliveryId }, refusedWith: notFound('WEBHOOK_DELIVERY_NOT_FOUND') }],
+  'webhooks.replayFailed': (w) => [
+    { input: { since: '2020-01-01T00:00:00Z', endpointId: w.bEndpointId }, refusedWith: notFound('WEBHOOK_ENDPOINT_NOT_FOUND') },
+    { input: { since: '2020-01-01T00:00:00Z' }, answersWithOwnDataOnly: true },
+  ],
 };
 
 let system: TestSystem;
@@ -306,6 +369,17 @@ function tenantBMarkers(): string[] {
     world.bKid,
     world.c.tenant.slug,
     world.cOfferId,
+    // B's redemptions: E (the issuer whose customers hold B's codes), the vouchers, codes and tokens, the order.
+    world.e.tenant.slug,
+    world.bRedemptionId,
+    world.bRedeemBody.orderRef,
+    ...[world.bRedeemedVoucher, world.bOpenVoucher].flatMap((voucher) => [voucher.id, voucher.code, voucher.token, voucher.qrText]),
+    // B's webhooks.
+    world.bEndpointId,
+    world.bEndpointSecret,
+    world.bDeliveryId,
+    'hooks.b-tenant.example',
+    'B-SECRET-ENDPOINT',
   ];
 }
 
@@ -346,6 +420,14 @@ async function snapshotOfB() {
     jwks: (await request(system.baseUrl, 'GET', `/api/v1/issuers/${world.b.tenant.slug}/jwks`)).body,
     // The pool behind B's voucher (C's): a cancel would return the code to it.
     voucherPool: (await request(system.baseUrl, 'GET', `/api/v1/offers/${world.cOfferId}/pool`, { key: world.c.key })).body,
+    // B as a partner shop: its redemption, its list, its open voucher's code (still valid), and the vouchers as E sees them.
+    redemption: await get(`/api/v1/redemptions/${world.bRedemptionId}`),
+    redemptions: await get('/api/v1/redemptions'),
+    openCode: (await request(system.baseUrl, 'POST', '/api/v1/codes/validate', { key: world.b.key, body: { code: world.bOpenVoucher.code } })).body,
+    redeemedVoucher: (await request(system.baseUrl, 'GET', `/api/v1/vouchers/${world.bRedeemedVoucher.id}`, { key: world.e.key })).body,
+    openVoucher: (await request(system.baseUrl, 'GET', `/api/v1/vouchers/${world.bOpenVoucher.id}`, { key: world.e.key })).body,
+    endpoints: await get('/api/v1/webhooks/endpoints'),
+    delivery: await get(`/api/v1/webhooks/deliveries/${world.bDeliveryId}`),
   };
 }
 
@@ -373,6 +455,12 @@ describe('tenant isolation matrix', () => {
             expect(res.status, label).toBe(probe.refusedWith.status);
             const errorBody = face === 'REST' ? res.body : res.body.error.data;
             expect(errorBody.code, label).toBe(probe.refusedWith.code);
+          } else if ('validatesAs' in probe) {
+            expect(res.status, label).toBe(200);
+            const data = face === 'REST' ? res.body : res.body.result.data;
+            expect(data, label).toEqual({ valid: false, reason: probe.validatesAs, message: expect.any(String), ...NOTHING_OF_THE_CODE });
+            const text = JSON.stringify(res.body);
+            for (const marker of tenantBMarkers()) expect(text, label).not.toContain(marker);
           } else if ('answersWithPublicKeysOnly' in probe) {
             expect(res.status, label).toBe(200);
             const data = face === 'REST' ? res.body : res.body.result.data;
@@ -446,6 +534,88 @@ describe('tenant isolation matrix', () => {
     expect(after.voucher.code).toBe(world.bVoucher.code);
     const audit = await request(system.baseUrl, 'GET', '/api/v1/audit-events?limit=500', { key: world.b.key });
     expect(audit.body.events.map((event: { action: string }) => event.action)).not.toContain('voucher.cancelled');
+  });
+
+  it("refuses A B's codes and redemptions over both faces and leaves B's redemption, codes and vouchers as they were", async () => {
+    const db = system.services.db;
+    const aId = (await coalitionDb(db).selectFrom('tenants').select('id').where('slug', '=', world.a.tenant.slug).executeTakeFirstOrThrow()).id;
+    const bView = async () => ({
+      redemption: (await request(system.baseUrl, 'GET', `/api/v1/redemptions/${world.bRedemptionId}`, { key: world.b.key })).body,
+      list: (await request(system.baseUrl, 'GET', '/api/v1/redemptions', { key: world.b.key })).body,
+      openCode: (await request(system.baseUrl, 'POST', '/api/v1/codes/validate', { key: world.b.key, body: { code: world.bOpenVoucher.code, orderAmountMinor: 400_000 } })).body,
+      redeemedVoucher: (await request(system.baseUrl, 'GET', `/api/v1/vouchers/${world.bRedeemedVoucher.id}`, { key: world.e.key })).body,
+      openVoucher: (await request(system.baseUrl, 'GET', `/api/v1/vouchers/${world.bOpenVoucher.id}`, { key: world.e.key })).body,
+      settlement: await coalitionDb(db).selectFrom('settlement_entries').select(['id', 'event', 'amount_minor']).where('voucher_id', 'in', [world.bRedeemedVoucher.id, world.bOpenVoucher.id]).orderBy('id').execute(),
+      eOutbox: await tenantDb(db, tenantSchemaName(world.e.tenant.slug)).selectFrom('outbox_events').select(['id', 'event_type']).orderBy('id').execute(),
+    });
+    const before = await bView();
+    expect(before.redemption).toMatchObject({ id: world.bRedemptionId, status: 'redeemed', voucherId: world.bRedeemedVoucher.id, orderRef: world.bRedeemBody.orderRef, issuer: world.e.tenant.slug });
+    expect(before.list.redemptions.map((r: { id: string }) => r.id)).toEqual([world.bRedemptionId]);
+    expect(before.openCode).toMatchObject({ valid: true, voucherId: world.bOpenVoucher.id });
+    expect(before.redeemedVoucher.status).toBe('redeemed');
+
+    const order = { orderRef: 'A-ORDER-1', orderAmountMinor: 400_000, currency: 'RUB' };
+    const rest = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+      request(system.baseUrl, method, `/api/v1${path}`, { key: world.a.key, headers, ...(body !== undefined && { body }) });
+    const trpc = (type: 'query' | 'mutation', path: string, input: unknown, headers: Record<string, string> = {}) => trpcCall(system.baseUrl, type, path, input, world.a.key, headers);
+    const probeKeys: string[] = [];
+    const key = (name: string) => {
+      probeKeys.push(`bola-${name}`);
+      return { 'idempotency-key': `bola-${name}` };
+    };
+    const validations: [string, ApiResponse, string][] = [
+      ['REST validate code', await rest('POST', '/codes/validate', { code: world.bOpenVoucher.code }), 'UNKNOWN_CODE'],
+      ['REST validate redeemed code', await rest('POST', '/codes/validate', { code: world.bRedeemedVoucher.code.toLowerCase() }), 'UNKNOWN_CODE'],
+      ['REST validate token', await rest('POST', '/codes/validate', { voucher: world.bOpenVoucher.token }), 'WRONG_PARTNER'],
+      ['tRPC validate code', await trpc('mutation', 'redemptions.validate', { code: world.bOpenVoucher.code }), 'UNKNOWN_CODE'],
+      ['tRPC validate QR', await trpc('mutation', 'redemptions.validate', { voucher: world.bOpenVoucher.qrText }), 'WRONG_PARTNER'],
+    ];
+    for (const [label, res, reason] of validations) {
+      expect(res.status, label).toBe(200);
+      expect(label.startsWith('REST') ? res.body : res.body.result.data, label).toEqual({ valid: false, reason, message: expect.any(String), ...NOTHING_OF_THE_CODE });
+    }
+    const refusals: [string, ApiResponse, number, string][] = [
+      ['REST redeem code', await rest('POST', '/redemptions', { code: world.bOpenVoucher.code, ...order }, key('rest-code')), 404, 'UNKNOWN_CODE'],
+      ['REST redeem token', await rest('POST', '/redemptions', { voucher: world.bOpenVoucher.token, ...order }, key('rest-token')), 422, 'WRONG_PARTNER'],
+      ["REST redeem with B's key and body", await rest('POST', '/redemptions', world.bRedeemBody, { 'idempotency-key': world.bRedeemKey }), 404, 'UNKNOWN_CODE'],
+      ['REST reverse', await rest('POST', `/redemptions/${world.bRedemptionId}/reverse`, { reason: 'probe' }), 404, 'REDEMPTION_NOT_FOUND'],
+      ['REST get', await rest('GET', `/redemptions/${world.bRedemptionId}`), 404, 'REDEMPTION_NOT_FOUND'],
+      ['tRPC redeem code', await trpc('mutation', 'redemptions.redeem', { code: world.bOpenVoucher.code.toLowerCase(), ...order }, key('trpc-code')), 404, 'UNKNOWN_CODE'],
+      ['tRPC redeem QR', await trpc('mutation', 'redemptions.redeem', { voucher: world.bOpenVoucher.qrText, ...order }, key('trpc-qr')), 422, 'WRONG_PARTNER'],
+      ['tRPC reverse', await trpc('mutation', 'redemptions.reverse', { redemptionId: world.bRedemptionId, reason: 'probe' }), 404, 'REDEMPTION_NOT_FOUND'],
+      ['tRPC get', await trpc('query', 'redemptions.get', { redemptionId: world.bRedemptionId }), 404, 'REDEMPTION_NOT_FOUND'],
+    ];
+    for (const [label, res, status, code] of refusals) {
+      expect(res.status, label).toBe(status);
+      expect((label.startsWith('REST') ? res.body : res.body.error.data).code, label).toBe(code);
+    }
+    const lists: [string, ApiResponse][] = [
+      ['REST list', await rest('GET', '/redemptions?limit=200')],
+      ['REST list by code', await rest('GET', `/redemptions?code=${encodeURIComponent(world.bRedeemedVoucher.code)}`)],
+      ['REST list by order', await rest('GET', `/redemptions?orderRef=${encodeURIComponent(world.bRedeemBody.orderRef)}`)],
+      ['tRPC list', await trpc('query', 'redemptions.list', { status: 'redeemed' })],
+      ['tRPC list by code', await trpc('query', 'redemptions.list', { code: world.bRedeemedVoucher.code })],
+    ];
+    for (const [label, res] of lists) {
+      expect(res.status, label).toBe(200);
+      expect(label.startsWith('REST') ? res.body : res.body.result.data, label).toEqual({ redemptions: [], nextCursor: null });
+    }
+    // Nothing of B's in any answer (a refusal may name the redemption id A itself sent).
+    const secrets = tenantBMarkers().filter((marker) => marker !== world.bRedemptionId);
+    for (const [label, res] of [...validations, ...refusals, ...lists]) {
+      const text = JSON.stringify(res.body);
+      for (const secret of secrets) expect(text, label).not.toContain(secret);
+    }
+
+    expect(await bView()).toEqual(before);
+    // A kept no Idempotency-Key (every attempt was refused) and has no redemption.
+    const aKeys = await tenantDb(db, tenantSchemaName(world.a.tenant.slug)).selectFrom('idempotency_keys').select('key').where('key', 'in', [...probeKeys, world.bRedeemKey]).execute();
+    expect(aKeys).toEqual([]);
+    expect(await coalitionDb(db).selectFrom('redemptions').select('id').where('partner_tenant_id', '=', aId).execute()).toEqual([]);
+    // B's own retry still replays B's answer.
+    const replay = await request(system.baseUrl, 'POST', '/api/v1/redemptions', { key: world.b.key, body: world.bRedeemBody, headers: { 'idempotency-key': world.bRedeemKey } });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toEqual(before.redemption);
   });
 
   it('a key tenant A creates belongs to A', async () => {

@@ -51,6 +51,23 @@ export interface World {
   /** B's voucher signing key. */
   bKid: string;
 
+  /**
+   * B as a partner shop redeeming: E (an issuer) runs an agreement over B's offer, so two
+   * of B's codes went to E's customers. B redeemed one (with an Idempotency-Key and an
+   * order reference of its own); the other is issued and unused.
+   */
+  e: TenantWithKey;
+  bRedeemedVoucher: { id: string; code: string; token: string; qrText: string };
+  bOpenVoucher: { id: string; code: string; token: string; qrText: string };
+  bRedemptionId: string;
+  bRedeemKey: string;
+  bRedeemBody: { code: string; orderRef: string; orderAmountMinor: number; currency: string };
+
+  /** B's webhook endpoint (its secret is B's), and a delivery to it (a test event). */
+  bEndpointId: string;
+  bEndpointSecret: string;
+  bDeliveryId: string;
+
   /** A's own partner: A's own agreement, reward, customer and voucher run against D's offer. */
   d: TenantWithKey;
   dOfferId: string;
@@ -122,6 +139,30 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
     const incoming = ok(await request(baseUrl, 'POST', '/api/v1/agreements', { key: c.key, body: { ...terms, partner: b.tenant.slug, offerIds: [bOffer.id] } }), 'C proposal to B');
     const outgoing = ok(await request(baseUrl, 'POST', '/api/v1/agreements', { key: b.key, body: { ...terms, partner: c.tenant.slug, offerIds: [cOffer.id] } }), 'B proposal to C');
 
+    // B as a partner: E's customers hold B's two codes; B redeemed one of them.
+    const e = await tenantWithKey(system.services, { slug: uniqueSlug('redeem-issuer'), roles: ['issuer'], scopes: ['admin'] });
+    const eCampaign = await createCampaign(baseUrl, e.key, campaignBody(now));
+    const eb = pairOf(system, e, b, eCampaign.id, workers);
+    const ebAgreement = await activeAgreement(eb, [bOffer.id]);
+    const eReward = await createReward(eb, { agreementId: ebAgreement.id, offerId: bOffer.id, title: 'E reward' });
+    const eCustomers = await customersWithStickers(eb, 2, 10);
+    const voucherOf = async (customerId: string) => {
+      const body = ok(await exchange(eb, { customer: { customerId }, rewardId: eReward.id }), 'E exchange');
+      return { id: body.id as string, code: body.code as string, token: body.token as string, qrText: body.qrText as string };
+    };
+    const bRedeemedVoucher = await voucherOf(eCustomers[0]!);
+    const bOpenVoucher = await voucherOf(eCustomers[1]!);
+    const bRedeemKey = 'b-redeem-key-1';
+    const bRedeemBody = { code: bRedeemedVoucher.code, orderRef: 'B-SECRET-ORDER-7731', orderAmountMinor: 400_000, currency: 'RUB' };
+    const bRedemption = ok(await request(baseUrl, 'POST', '/api/v1/redemptions', { key: b.key, body: bRedeemBody, headers: { 'idempotency-key': bRedeemKey } }), 'B redemption');
+
+    // B's webhook endpoint and one delivery (nothing sends it here: it stays pending).
+    const bEndpoint = ok(
+      await request(baseUrl, 'POST', '/api/v1/webhooks/endpoints', { key: b.key, body: { url: 'https://hooks.b-tenant.example/coalition', description: 'B-SECRET-ENDPOINT' } }),
+      'B endpoint',
+    );
+    const bTest = ok(await request(baseUrl, 'POST', `/api/v1/webhooks/endpoints/${bEndpoint.id}/test`, { key: b.key }), 'B test event');
+
     // A's own exchange data, against its own partner D.
     const aCampaign = await createCampaign(baseUrl, a.key, campaignBody(now));
     const ad = pairOf(system, a, d, aCampaign.id, workers);
@@ -154,6 +195,15 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
       bExchangeBody,
       bVoucher: { id: bVoucher.id, code: bVoucher.code, token: bVoucher.token },
       bKid: bKeys.keys[0].kid,
+      e,
+      bRedeemedVoucher,
+      bOpenVoucher,
+      bRedemptionId: bRedemption.id,
+      bRedeemKey,
+      bRedeemBody,
+      bEndpointId: bEndpoint.id,
+      bEndpointSecret: bEndpoint.secret,
+      bDeliveryId: bTest.deliveryId,
       d,
       dOfferId: dOffer.id,
       aCampaignId: aCampaign.id,

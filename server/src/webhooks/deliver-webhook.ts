@@ -46,6 +46,7 @@ async function loadDelivery(db: CoalitionDb, deliveryId: string) {
       'e.secret_cipher',
       'e.previous_secret_cipher',
       'e.previous_secret_expires_at',
+      'e.failing_since',
       't.slug as tenant_slug',
     ])
     .where('d.id', '=', deliveryId)
@@ -129,7 +130,8 @@ async function recordAttempt(services: AppServices, delivery: LoadedDelivery, at
     if (delivered) {
       await logAttempt(null);
       await db.updateTable('webhook_deliveries').set({ ...common, status: 'succeeded', next_attempt_at: null, delivered_at: now }).where('id', '=', delivery.id).execute();
-      await db.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', delivery.endpoint_id).where('failing_since', 'is not', null).execute();
+      // Ends a run of failures; when there was none (as read before the attempt), no write.
+      if (delivery.failing_since !== null) await db.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', delivery.endpoint_id).execute();
       return;
     }
 

@@ -68,7 +68,7 @@ export function sendWebhook(target: { url: string; headers: Record<string, strin
     const finish = (outcome: Omit<SendOutcome, 'durationMs'>) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       resolve(done(outcome));
     };
     const request = client.request(url, {
@@ -78,11 +78,16 @@ export function sendWebhook(target: { url: string; headers: Record<string, strin
     });
     // Called when the deadline passes after the answer's head arrived: the status counts, the rest of the body is not waited for.
     let answered: (() => void) | undefined;
-    const timer = setTimeout(() => {
-      if (answered) answered();
-      else finish({ statusCode: null, error: `timed out after ${options.timeoutMs} ms`, responseBody: null, retryAfter: undefined });
-      request.destroy();
-    }, options.timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    // The clock starts when the request has a connection of its own (new or kept alive):
+    // time spent waiting for one of the receiver's connections (maxSockets) is not the receiver's.
+    request.once('socket', () => {
+      timer = setTimeout(() => {
+        if (answered) answered();
+        else finish({ statusCode: null, error: `timed out after ${options.timeoutMs} ms`, responseBody: null, retryAfter: undefined });
+        request.destroy();
+      }, options.timeoutMs);
+    });
     request.on('error', (error: NodeJS.ErrnoException) => finish({ statusCode: null, error: describeError(error), responseBody: null, retryAfter: undefined }));
     request.on('response', (response) => {
       const chunks: Buffer[] = [];
