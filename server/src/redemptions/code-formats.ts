@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { TenantHandle } from '../auth/principal.ts';
-import type { TenantDb } from '../db/database.ts';
+import { tenantDb, type TenantDb } from '../db/database.ts';
 import { checkCharacter } from '../pools/check-character.ts';
 
 /** A format of generated codes that end in a check character. */
@@ -72,10 +72,14 @@ const TTL_MS = 60_000;
 export class CodeFormatCache {
   private readonly entries = new Map<string, { formats: CheckedFormat[]; loadedAt: number }>();
 
-  async formatsOf(tenant: TenantHandle): Promise<CheckedFormat[]> {
+  /**
+   * `db`: the caller's handle, a transaction if it runs in one (a second pool
+   * connection taken while a transaction holds one can starve the pool under load).
+   */
+  async formatsOf(tenant: Pick<TenantHandle, 'id' | 'schema'>, db: Kysely<any>): Promise<CheckedFormat[]> {
     const entry = this.entries.get(tenant.id);
     if (entry && Date.now() - entry.loadedAt < TTL_MS) return entry.formats;
-    const formats = await loadCheckedFormats(tenant.db);
+    const formats = await loadCheckedFormats(tenantDb(db, tenant.schema));
     this.entries.set(tenant.id, { formats, loadedAt: Date.now() });
     return formats;
   }

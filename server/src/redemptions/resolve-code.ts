@@ -96,7 +96,7 @@ export async function resolveCode(db: Database, services: AppServices, tenant: T
     voucherId = opened.voucherId;
   } else {
     typed = presented.code!;
-    if (mistypedCode(await services.codeFormats.formatsOf(tenant), typed)) return { found: false, reason: 'INVALID_CHECK_CHARACTER' };
+    if (mistypedCode(await services.codeFormats.formatsOf(tenant, db), typed)) return { found: false, reason: 'INVALID_CHECK_CHARACTER' };
   }
   const code = await codeByValue(db, services, tenant, typed);
   if (voucherId !== undefined) {

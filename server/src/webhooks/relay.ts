@@ -161,7 +161,7 @@ export class WebhookRelay {
       const coalition = coalitionDb(trx);
       const endpoints = await coalition
         .selectFrom('webhook_endpoints')
-        .select(['id', 'event_types', 'status', 'disabled_reason'])
+        .select(['id', 'event_types', 'status', 'disabled_reason', 'created_at'])
         .where('tenant_id', '=', tenant.id)
         .orderBy('id')
         .forUpdate()
@@ -170,6 +170,8 @@ export class WebhookRelay {
       for (const endpoint of endpoints) {
         const matching = events.filter(
           (event) =>
+            // From its registration on: an event from before it, not yet relayed, is not its.
+            event.occurred_at >= endpoint.created_at &&
             (endpoint.event_types === null || endpoint.event_types.includes(event.event_type)) &&
             // An endpoint is not told about its own failures: that could feed itself forever.
             !(event.event_type.startsWith('webhook.') && (event.payload as Record<string, unknown>)['endpointId'] === endpoint.id),
