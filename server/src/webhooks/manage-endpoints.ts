@@ -52,7 +52,8 @@ export async function createEndpoint(context: EndpointContext, rawInput: CreateE
   const row = await context.services.db.transaction().execute(async (trx) => {
     const coalition = coalitionDb(trx);
     // Serialises creations per tenant, so the limit holds under concurrency.
-    await coalition.selectFrom('tenants').select('id').where('id', '=', tenant.id).forUpdate().executeTakeFirstOrThrow();
+    // NO KEY UPDATE: other tables' foreign-key checks on the tenant row (KEY SHARE) do not wait for it.
+    await coalition.selectFrom('tenants').select('id').where('id', '=', tenant.id).forNoKeyUpdate().executeTakeFirstOrThrow();
     const { n } = await coalition.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
     if (Number(n) >= MAX_ENDPOINTS_PER_TENANT) {
       throw new AppError('WEBHOOK_ENDPOINT_LIMIT_REACHED', `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints; disable and reuse one.`, { limit: MAX_ENDPOINTS_PER_TENANT });
