@@ -117,6 +117,20 @@ describe('agreements between an issuer and a partner', () => {
     expect(await agreementCount()).toBe(before);
   });
 
+  it("locks an offer's currency while an agreement takes a percentage of its orders, and frees it when that agreement ends", async () => {
+    const offer = await offerWithCodes(world, []);
+    const proposed = await api('POST', '/agreements', world.partner.key, proposal([offer.id], { model: { type: 'partner_pays_percent_of_order', percent: 4 } }));
+    expect(proposed.status).toBe(200);
+    const refused = await api('PATCH', `/offers/${offer.id}`, world.partner.key, { currency: 'EUR' });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'OFFER_CURRENCY_LOCKED', details: { offerId: offer.id, agreementId: proposed.body.id, currency: 'RUB' } });
+    expect((await api('GET', `/offers/${offer.id}`, world.partner.key)).body.currency).toBe('RUB');
+    // Other changes go through; so does the currency once the proposal is withdrawn.
+    expect((await api('PATCH', `/offers/${offer.id}`, world.partner.key, { title: 'Renamed' })).status).toBe(200);
+    expect((await api('POST', `/agreements/${proposed.body.id}/withdraw`, world.partner.key, {})).status).toBe(200);
+    expect((await api('PATCH', `/offers/${offer.id}`, world.partner.key, { currency: 'EUR' })).body.currency).toBe('EUR');
+  });
+
   it('when suspended or ended stops new exchanges and leaves issued vouchers valid; only the side that suspended resumes', async () => {
     const offer = await offerWithCodes(world, codeList('SUSP-', 5));
     const agreement = (await api('POST', '/agreements', world.partner.key, proposal([offer.id]))).body;

@@ -325,6 +325,25 @@ describe('code generation', () => {
     expect((await generate('NEU-')).status).toBe(200);
   });
 
+  it('refuses generated formats that overlap one with a check character, in either order', async () => {
+    const offer = await createOffer(system.baseUrl, shop.key, { lowStockThreshold: 0 });
+    const generate = (body: Record<string, unknown>) => request(system.baseUrl, 'POST', `/api/v1/offers/${offer.id}/code-batches/generate`, { key: shop.key, body: { count: 10, ...body } });
+    expect((await generate({ prefix: 'GIFT-', length: 8, checkCharacter: true })).status).toBe(200);
+    // Without a check character, one character longer: the same shape; most of its codes would look mistyped.
+    const unchecked = await generate({ prefix: 'GIFT-', length: 9 });
+    expect(unchecked.status).toBe(422);
+    expect(unchecked.body).toMatchObject({ code: 'CHECK_CHARACTER_FORMAT_CONFLICT', details: { conflictingFormat: { prefix: 'GIFT-', length: 8, checkCharacter: true } } });
+    // The other way round, before the unchecked batch is even imported.
+    expect((await generate({ prefix: 'CARD-', length: 9 })).status).toBe(200);
+    const checked = await generate({ prefix: 'CARD-', length: 8, checkCharacter: true });
+    expect(checked.body).toMatchObject({ code: 'CHECK_CHARACTER_FORMAT_CONFLICT', details: { conflictingFormat: { prefix: 'CARD-', length: 9, checkCharacter: false } } });
+    // Shapes that cannot meet are fine: another length, another prefix.
+    expect((await generate({ prefix: 'GIFT-', length: 10 })).status).toBe(200);
+    expect((await generate({ prefix: 'GIFU-', length: 9 })).status).toBe(200);
+    const batches = (await request(system.baseUrl, 'GET', `/api/v1/offers/${offer.id}/code-batches`, { key: shop.key })).body.batches;
+    expect(batches).toHaveLength(4);
+  });
+
   it('refuses a count that would make collisions likely, naming the length that would do', async () => {
     const offer = await createOffer(system.baseUrl, shop.key);
     const res = await request(system.baseUrl, 'POST', `/api/v1/offers/${offer.id}/code-batches/generate`, { key: shop.key, body: { count: 1_000_000, length: 8 } });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { OfferTerms } from '../server/src/offers/offer.ts';
 import { checkCharacter } from '../server/src/pools/check-character.ts';
 import { codeGenerator, DEFAULT_ALPHABET } from '../server/src/pools/generation.ts';
-import { checkAgainst, mistypedCode, type CheckedFormat } from '../server/src/redemptions/code-formats.ts';
+import { checkAgainst, mistypedCode, shapeOfChecked, shapesOverlap, type CheckedFormat } from '../server/src/redemptions/code-formats.ts';
 import { discountOn, percentOf } from '../server/src/redemptions/redemption.ts';
 
 const terms = (value: OfferTerms['value']): OfferTerms => ({ title: 'Offer', description: '', value, currency: 'RUB', minOrderMinor: null, termsUrl: null });
@@ -235,5 +235,32 @@ describe('mistypedCode', () => {
     // Failing both is refused; passing both is not.
     expect(mistypedCode([spring, digits], 'SPR-234567892')).toBe(true);
     expect(mistypedCode([spring, digits], 'SPR-987654324')).toBe(false);
+  });
+});
+
+describe('shapesOverlap', () => {
+  const checked = shapeOfChecked({ prefix: 'GIFT-', length: 8, alphabet: DEFAULT_ALPHABET });
+  it('meets a shape only where one code could have both, position by position and without regard to case', () => {
+    expect(shapesOverlap(checked, { prefix: 'GIFT-', length: 9, alphabet: DEFAULT_ALPHABET })).toBe(true);
+    expect(shapesOverlap(checked, { prefix: 'gift-', length: 9, alphabet: DEFAULT_ALPHABET.toLowerCase() })).toBe(true);
+    expect(shapesOverlap(checked, { prefix: 'GIF', length: 11, alphabet: 'T-' + DEFAULT_ALPHABET })).toBe(true);
+    expect(shapesOverlap(checked, { prefix: 'GIFT-', length: 8, alphabet: DEFAULT_ALPHABET })).toBe(false);
+    expect(shapesOverlap(checked, { prefix: 'GIFU-', length: 9, alphabet: DEFAULT_ALPHABET })).toBe(false);
+    expect(shapesOverlap(checked, { prefix: 'GIF', length: 11, alphabet: DEFAULT_ALPHABET })).toBe(false);
+    expect(shapesOverlap(checked, { prefix: 'GIFT-', length: 9, alphabet: '01' })).toBe(false);
+  });
+
+  it('agrees with generated codes: a code of one shape found fitting the other means they overlap', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('A-', 'AB', 'B-', ''), fc.integer({ min: 1, max: 4 }), fc.constantFrom('AB', 'BC', 'XY', 'AB-'), (prefix, length, alphabet) => {
+        const other = { prefix, length, alphabet };
+        const small = shapeOfChecked({ prefix: 'A', length: 2, alphabet: 'AB' });
+        const fits = (code: string) => checkAgainst({ prefix: 'A', length: 2, alphabet: 'AB' }, code) !== 'other';
+        // Every code of `other` (small spaces: enumerate them all).
+        const codes: string[] = [prefix];
+        for (let i = 0; i < length; i++) codes.splice(0, codes.length, ...codes.flatMap((start) => [...alphabet].map((char) => start + char)));
+        expect(shapesOverlap(small, other)).toBe(codes.some(fits));
+      }),
+    );
   });
 });

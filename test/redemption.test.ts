@@ -667,6 +667,27 @@ describe('reversing a redemption', () => {
     expect((await api('GET', '/redemptions/red_000000000000', world.partner.key)).body.code).toBe('REDEMPTION_NOT_FOUND');
     expect(await redemptionFootprint(world)).toEqual(before);
   });
+
+  it('refuses text PostgreSQL could not store (control characters, broken Unicode) with VALIDATION_FAILED, not a 500', async () => {
+    const { reward } = await rewardWithCodes(world, ['TEXT-BAD-1']);
+    const voucher = await issuedVoucher(world, reward.id);
+    const redeemed = await redeem(world, order({ code: voucher.code }));
+    expect(redeemed.status).toBe(200);
+    const before = await redemptionFootprint(world);
+    const refused = [
+      await api('GET', '/redemptions?orderRef=a%00b', world.partner.key),
+      await api('GET', '/redemptions?code=A%00B', world.partner.key),
+      await redeem(world, order({ code: voucher.code }, 400_000, 'o-\ud800')),
+      await redeem(world, order({ code: voucher.code }, 400_000, 'o-\u0007')),
+      await reverse(world, redeemed.body.id, 'refund \udc00'),
+      await validate(world, { code: 'A\u0000B' }),
+    ];
+    for (const res of refused) {
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    }
+    expect(await redemptionFootprint(world)).toEqual(before);
+  });
 });
 
 describe('listing redemptions', () => {

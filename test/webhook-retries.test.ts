@@ -158,6 +158,80 @@ describe('retries on the published schedule', () => {
   });
 });
 
+describe('what receivers answer, and notices about failures', () => {
+  it('logs an answer holding NUL bytes (as U+FFFD) and counts the delivery as done', async () => {
+    const receiver = await startReceiver();
+    try {
+      receiver.answer(() => ({ status: 200, body: 'ok\u0000\u0000binary' }));
+      const endpoint = await createEndpoint(world.system.baseUrl, world.issuer.key, { url: receiver.url, eventTypes: ['webhook.test'] });
+      const id = await sendTest(endpoint.id);
+      const detail = await waitForAttempts(id, 1);
+      expect(detail).toMatchObject({ status: 'succeeded', attempts: 1, lastStatusCode: 200 });
+      expect(detail.attemptLog[0].responseBody).toBe('ok\uFFFD\uFFFDbinary');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(receiver.received).toHaveLength(1);
+      await api('POST', `/webhooks/endpoints/${endpoint.id}/disable`);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('records an attempt that could not be made (a secret that does not open here) as a failure, retried on schedule', async () => {
+    const receiver = await startReceiver();
+    try {
+      const endpoint = await createEndpoint(world.system.baseUrl, world.issuer.key, { url: receiver.url, eventTypes: ['webhook.test'] });
+      // As if this process had another SECRET_KEY: the stored secret no longer opens.
+      await coalitionDb(world.system.services.db).updateTable('webhook_endpoints').set({ secret_cipher: Buffer.alloc(60, 1) }).where('id', '=', endpoint.id).execute();
+      const id = await sendTest(endpoint.id);
+      const detail = await waitForAttempts(id, 1);
+      expect(detail).toMatchObject({ status: 'pending', attempts: 1, lastError: 'internal error before sending (see the server log)' });
+      expectWaitNear(detail, 1, 5_000);
+      expect(receiver.received).toHaveLength(0);
+      expect(world.system.logLines.some((line) => line.includes('webhook attempt could not be made') && line.includes(id))).toBe(true);
+      await api('POST', `/webhooks/endpoints/${endpoint.id}/disable`);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('two failing endpoints listening for delivery_exhausted do not keep notifying each other', async () => {
+    const receiver = await startReceiver();
+    try {
+      receiver.answer(() => ({ status: 500 }));
+      const body = { url: receiver.url, eventTypes: ['webhook.test', 'webhook.delivery_exhausted'] };
+      const first = await createEndpoint(world.system.baseUrl, world.issuer.key, body);
+      const second = await createEndpoint(world.system.baseUrl, world.issuer.key, body);
+      const ids = [first.id, second.id];
+      await sendTest(first.id);
+      const db = coalitionDb(world.system.services.db);
+      // Drive the clock from one recorded attempt to the next until nothing of the two endpoints is pending.
+      for (let step = 0; step < 40; step++) {
+        await waitUntil(async () => {
+          const undispatched = await world.issuerDb().selectFrom('outbox_events').select('id').where('dispatched_at', 'is', null).execute();
+          const inFlight = await db.selectFrom('webhook_deliveries').select('id').where('endpoint_id', 'in', ids).where('status', '=', 'pending').where('next_attempt_at', '<=', world.clock.now()).execute();
+          return undispatched.length === 0 && inFlight.length === 0;
+        });
+        const next = await db.selectFrom('webhook_deliveries').select('next_attempt_at').where('endpoint_id', 'in', ids).where('status', '=', 'pending').orderBy('next_attempt_at').executeTakeFirst();
+        if (!next) break;
+        world.clock.set(next.next_attempt_at!);
+      }
+      const rows = await db.selectFrom('webhook_deliveries').select(['endpoint_id', 'event_type', 'status', 'attempt_count', 'body']).where('endpoint_id', 'in', ids).orderBy('created_at').execute();
+      // (Notices about earlier tests' endpoints, still failing as the clock runs, reach these two as well: leave them out.)
+      const deliveries = rows
+        .filter((row) => row.event_type === 'webhook.test' || ids.includes(JSON.parse(row.body).data.endpointId))
+        .map(({ body: _body, ...row }) => row);
+      // The test event to the first, exhausted; its notice to the second (not to the first), exhausted too; nothing after.
+      expect(deliveries).toEqual([
+        { endpoint_id: first.id, event_type: 'webhook.test', status: 'failed', attempt_count: 8 },
+        { endpoint_id: second.id, event_type: 'webhook.delivery_exhausted', status: 'failed', attempt_count: 8 },
+      ]);
+      for (const id of ids) await api('POST', `/webhooks/endpoints/${id}/disable`);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe('disabling endpoints, and replay', () => {
   it('410 Gone disables the endpoint; after enabling, a replay re-sends the same id and body', async () => {
     const receiver = await startReceiver();

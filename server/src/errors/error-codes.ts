@@ -183,6 +183,11 @@ export const ERROR_CODES = {
     httpStatus: 409,
     meaning: 'Codes of this offer have been issued to customers: its value, currency and minimum order are fixed. Create a new offer instead.',
   },
+  OFFER_CURRENCY_LOCKED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: "The offer is in a running (or proposed) agreement in which the partner pays a percentage of the order value, settled in the offer's currency; `details.agreementId` names it. End or withdraw it first.",
+  },
   OFFER_CODE_RULES_LOCKED: {
     trpc: 'CONFLICT',
     httpStatus: 409,
@@ -238,7 +243,7 @@ export const ERROR_CODES = {
   CHECK_CHARACTER_FORMAT_CONFLICT: {
     trpc: 'UNPROCESSABLE_CONTENT',
     httpStatus: 422,
-    meaning: "Generating codes with a check character in this format would make codes you already have unredeemable when typed: they have the format's prefix, length and alphabet but not its check character, so shops would have them refused as mistyped. `details.conflictingCodes` counts them, `details.exampleMask` shows one; choose another prefix or length.",
+    meaning: "The generation would make codes unredeemable when typed: codes with the shape (prefix, length, alphabet) of a check-character format that fail its check are refused at the till as mistyped. Either codes you already have would (`details.conflictingCodes`, `details.exampleMask`), or another generated format of yours overlaps this one, one with and one without a check character (`details.conflictingFormat`). Choose another prefix or length.",
   },
   CODE_NOT_FOUND: {
     trpc: 'NOT_FOUND',

@@ -1,6 +1,7 @@
 import { prefixedIds } from '../db/ids.ts';
 import type { TenantHandle } from '../auth/principal.ts';
-import type { TenantDb } from '../db/database.ts';
+import { sql } from 'kysely';
+import { coalitionDb, type TenantDb } from '../db/database.ts';
 import type { OffersTable } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
 import { parseInput, validationError } from '../errors/validation.ts';
@@ -127,6 +128,25 @@ export async function updateOffer(context: OfferContext, id: string, rawPatch: U
       (patch.minOrderMinor !== undefined && patch.minOrderMinor !== current.minOrderMinor);
     if (valueChanges && (await hasIssuedCodes(trx, id))) {
       throw new AppError('OFFER_VALUE_LOCKED', `Codes of offer ${id} have been issued; its value, currency and minimum order can no longer change.`, { offerId: id });
+    }
+    if (patch.currency !== undefined && patch.currency !== current.currency) {
+      // A percentage of the order is settled in the orders' currency: such an agreement was accepted for this one.
+      const bound = await coalitionDb(trx)
+        .selectFrom('agreements')
+        .select('id')
+        .where('partner_tenant_id', '=', context.tenant.id)
+        .where('model', '=', 'partner_pays_percent_of_order')
+        .where('status', 'in', ['proposed', 'active', 'suspended'])
+        .where(sql<boolean>`${id} = any(offer_ids)`)
+        .limit(1)
+        .executeTakeFirst();
+      if (bound) {
+        throw new AppError('OFFER_CURRENCY_LOCKED', `Offer ${id} is in agreement ${bound.id}, which takes a percentage of orders in ${current.currency}; its currency cannot change while that agreement runs.`, {
+          offerId: id,
+          agreementId: bound.id,
+          currency: current.currency,
+        });
+      }
     }
     if (patch.codeRules !== undefined && JSON.stringify(patch.codeRules) !== JSON.stringify(current.codeRules)) {
       // A failed upload never checked a code against the rules: it does not lock them.

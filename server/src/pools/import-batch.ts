@@ -14,7 +14,7 @@ import { codeRulesOf, type OfferRow } from '../offers/offer.ts';
 import type { AppServices } from '../system/services.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
 import { CodeVault, maskCode } from './code-vault.ts';
-import { loadCheckedFormats, mistypedCode, type CheckedFormat } from '../redemptions/code-formats.ts';
+import { loadCheckedFormats, lockCodeFormats, mistypedCode, type CheckedFormat } from '../redemptions/code-formats.ts';
 import { codeChecker, type CodeRejectReason } from './code-rules.ts';
 import { CsvRecordReader, type CsvRecord } from './csv-records.ts';
 import { parseExpiry } from './expiry.ts';
@@ -284,6 +284,8 @@ async function runImport(
     } else {
       const delimiter = (batch.source as { delimiter?: string }).delimiter ?? ',';
       const reader = new CsvRecordReader({ delimiter, maxRecordChars: MAX_RECORD_CHARS });
+      // Held to commit: a generation with a check character waits for this file's codes, or this file sees its format.
+      await lockCodeFormats(trxDb, target.tenantId, 'shared');
       const rows = new RowReader(offer, batch, target.timeZone, now, delimiter, await loadCheckedFormats(tenantDb(trxDb, target.schema)));
       const decoder = new TextDecoder('utf-8');
       stage = await copyInto(async (into) => {

@@ -18,7 +18,7 @@ import { addCount, emptyCounts, toBatch, type Batch, type CodeCounts } from './b
 import { CodeVault } from './code-vault.ts';
 import { assertCodeSpace, generateCodesInputSchema, generationRulesProblem, type GenerateCodesInput, type GenerationSpec } from './generation.ts';
 import { enqueueImport, type BatchRow } from './import-batch.ts';
-import { checkAgainst } from '../redemptions/code-formats.ts';
+import { loadGeneratedFormats, lockCodeFormats, mistypedCode, shapeOfChecked, shapesOverlap } from '../redemptions/code-formats.ts';
 import { reconcileStockState } from './stock.ts';
 
 const newBatchId = prefixedIds('bat');
@@ -207,6 +207,8 @@ export async function generateBatch(context: PoolContext, offerId: string, rawIn
   const spec: GenerationSpec = { count: input.count, prefix: input.prefix, length: input.length, alphabet: input.alphabet, checkCharacter: input.checkCharacter };
   const db = context.tenant.db;
   const row = await db.transaction().execute(async (trx) => {
+    // First, before the offer row: the import of an upload takes it (shared) with no offer lock.
+    await lockCodeFormats(trx, context.tenant.id, 'exclusive');
     const offer = await requireOffer(trx, offerId, { forUpdate: true });
     assertTakesCodes(offer);
     const problem = generationRulesProblem(spec, codeRulesOf(offer));
@@ -218,7 +220,7 @@ export async function generateBatch(context: PoolContext, offerId: string, rawIn
         and source->'generation'->>'prefix' = ${spec.prefix} and source->'generation'->>'alphabet' = ${spec.alphabet}
         and (source->'generation'->>'length')::int = ${spec.length}`.execute(trx);
     assertCodeSpace(spec, Number(rows[0]?.n ?? 0));
-    if (spec.checkCharacter) await assertNoCheckConflict(trx, vaultFor(context), spec);
+    await assertNoFormatConflict(trx, vaultFor(context), spec);
     const batch = await trx
       .insertInto('code_batches')
       .values({
@@ -248,14 +250,34 @@ export async function generateBatch(context: PoolContext, offerId: string, rawIn
 const CONFLICT_PAGE = 10_000;
 
 /**
- * A new check-character format must not make codes the partner already has
- * unredeemable: a code with the format's shape that fails its check is refused at the
- * till without a lookup (INVALID_CHECK_CHARACTER). Codes are stored encrypted, so the
- * codes of the format's length (known from their masks) are decrypted and checked, a
- * page at a time. Voided and expired codes no longer matter.
+ * A generation must not make codes look mistyped: a code with the shape of a
+ * check-character format that fails its check is refused at the till without a lookup
+ * (INVALID_CHECK_CHARACTER).
+ *
+ * - Without a check character, its codes must not have the shape of an existing
+ *   check-character format (most of them would fail that check).
+ * - With one, no generated format without a check character may share its shape (its
+ *   batch may not be imported yet), and no code the partner already has may have its
+ *   shape and fail it (codes are stored encrypted: those of the format's length, known
+ *   from their masks, are decrypted and checked a page at a time; voided and expired
+ *   codes no longer matter; a code passing another format of the partner is fine).
  */
-async function assertNoCheckConflict(db: TenantDb, vault: CodeVault, spec: GenerationSpec): Promise<void> {
+async function assertNoFormatConflict(db: TenantDb, vault: CodeVault, spec: GenerationSpec): Promise<void> {
   const format = { prefix: spec.prefix, length: spec.length, alphabet: spec.alphabet };
+  const shape = spec.checkCharacter ? shapeOfChecked(format) : format;
+  const generated = await loadGeneratedFormats(db);
+  const clash = generated.find((other) => other.checkCharacter !== spec.checkCharacter && shapesOverlap(shape, other.checkCharacter ? shapeOfChecked(other) : other));
+  if (clash) {
+    throw new AppError(
+      'CHECK_CHARACTER_FORMAT_CONFLICT',
+      spec.checkCharacter
+        ? `Codes you generated without a check character (prefix "${clash.prefix}", ${clash.length} characters) have the shape of this format: shops would have most of them refused as mistyped. Use another prefix or length.`
+        : `Your codes with a check character (prefix "${clash.prefix}", ${clash.length} characters and the check) have the shape of this format: shops would have most of these refused as mistyped. Use another prefix or length, or a check character.`,
+      { conflictingFormat: { prefix: clash.prefix, length: clash.length, checkCharacter: clash.checkCharacter }, prefix: spec.prefix, length: spec.length },
+    );
+  }
+  if (!spec.checkCharacter) return;
+  const formats = [...generated.filter((other) => other.checkCharacter), format];
   const total = spec.prefix.length + spec.length + 1;
   let conflicts = 0;
   let example: string | undefined;
@@ -271,7 +293,7 @@ async function assertNoCheckConflict(db: TenantDb, vault: CodeVault, spec: Gener
       .limit(CONFLICT_PAGE)
       .execute();
     for (const row of page) {
-      if (checkAgainst(format, vault.decrypt(row.cipher)) === 'fails') {
+      if (mistypedCode(formats, vault.decrypt(row.cipher))) {
         conflicts += 1;
         example ??= row.mask;
       }

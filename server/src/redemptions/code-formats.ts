@@ -44,6 +44,63 @@ export function mistypedCode(formats: readonly CheckedFormat[], typed: string): 
   return results.includes('fails') && !results.includes('passes');
 }
 
+/** The shape of a generated batch's codes: prefix, then `length` characters of `alphabet` (check character included). */
+export interface CodeShape {
+  prefix: string;
+  length: number;
+  alphabet: string;
+}
+
+/**
+ * True when some code could have both shapes, compared as lookups compare codes
+ * (without regard to case): the same total length, and at every position a character
+ * both allow.
+ */
+export function shapesOverlap(a: CodeShape, b: CodeShape): boolean {
+  const total = a.prefix.length + a.length;
+  if (total !== b.prefix.length + b.length) return false;
+  const allowed = (shape: CodeShape, i: number) => new Set((i < shape.prefix.length ? shape.prefix[i]! : shape.alphabet).toUpperCase());
+  for (let i = 0; i < total; i++) {
+    const left = allowed(a, i);
+    if (![...allowed(b, i)].some((char) => left.has(char))) return false;
+  }
+  return true;
+}
+
+/** A check-character format as a shape: its codes end in one more character of the alphabet. */
+export function shapeOfChecked(format: CheckedFormat): CodeShape {
+  return { prefix: format.prefix, length: format.length + 1, alphabet: format.alphabet };
+}
+
+/** Every generated batch's format (not failed), with whether it has a check character. */
+export async function loadGeneratedFormats(db: TenantDb): Promise<Array<CheckedFormat & { checkCharacter: boolean }>> {
+  return db
+    .selectFrom('code_batches')
+    .select([
+      sql<string>`source->'generation'->>'prefix'`.as('prefix'),
+      sql<number>`(source->'generation'->>'length')::int`.as('length'),
+      sql<string>`source->'generation'->>'alphabet'`.as('alphabet'),
+      sql<boolean>`coalesce((source->'generation'->>'checkCharacter')::boolean, false)`.as('checkCharacter'),
+    ])
+    .distinct()
+    .where('kind', '=', 'generated')
+    .where('status', '<>', 'failed')
+    .execute();
+}
+
+/** Advisory lock class: a partner's code formats, taken by generation (exclusive) and uploads' imports (shared). */
+const CODE_FORMATS_LOCK = 7_302_115;
+
+/**
+ * Serialises what could make a code look mistyped: a generation with or beside a
+ * check-character format (exclusive) against imports of uploaded files (shared), so
+ * each sees the other's codes or formats. Transaction-scoped.
+ */
+export async function lockCodeFormats(db: Kysely<any>, tenantId: string, mode: 'exclusive' | 'shared'): Promise<void> {
+  if (mode === 'exclusive') await sql`select pg_advisory_xact_lock(${CODE_FORMATS_LOCK}, hashtext(${tenantId}))`.execute(db);
+  else await sql`select pg_advisory_xact_lock_shared(${CODE_FORMATS_LOCK}, hashtext(${tenantId}))`.execute(db);
+}
+
 /** The partner's check-character formats: every generated batch that asked for one (not failed). */
 export async function loadCheckedFormats(db: TenantDb): Promise<CheckedFormat[]> {
   const rows = await db

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import { timestampSchema } from '../campaigns/campaign.ts';
 import type { RedemptionsTable } from '../db/tables.ts';
-import { humanText } from '../errors/text-schemas.ts';
+import { humanText, isPrintableText, PRINTABLE_TEXT } from '../errors/text-schemas.ts';
 import { offerTermsSchema, type OfferTerms } from '../offers/offer.ts';
 import { currencySchema } from '../tenants/tenant.ts';
 
@@ -10,7 +10,7 @@ export const redemptionIdSchema = z.string().regex(/^red_[0-9A-Za-z]{12}$/, 'mus
 
 /** What the shop has in hand: the code as typed, or the signed voucher (compact JWS or its QR text). */
 const codeOrVoucher = {
-  code: z.string().trim().min(1).max(128).optional().describe('The promo code as the shopper typed it (case does not matter).'),
+  code: z.string().trim().min(1).max(128).refine(isPrintableText, PRINTABLE_TEXT).optional().describe('The promo code as the shopper typed it (case does not matter).'),
   voucher: z
     .string()
     .trim()
@@ -26,13 +26,7 @@ function exactlyOneOf(value: { code?: string | undefined; voucher?: string | und
 const ONE_OF = { message: 'send either code or voucher, not both', path: ['code'] };
 
 const orderAmount = z.number().int().min(0).max(1_000_000_000_000).describe('Order total in minor units (299000 = 2,990.00), before the discount.');
-const orderRef = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .refine((value) => !/\p{Cc}/u.test(value), 'must not contain control characters')
-  .describe("The shop's own order number: searchable, and sent to the issuer.");
+const orderRef = z.string().trim().min(1).max(200).refine(isPrintableText, PRINTABLE_TEXT).describe("The shop's own order number: searchable, and sent to the issuer.");
 
 export const validateCodeInputSchema = z
   .strictObject({
@@ -109,8 +103,8 @@ export const redemptionOutputSchema = z.object({
 export type Redemption = z.infer<typeof redemptionOutputSchema>;
 
 export const listRedemptionsInputSchema = z.strictObject({
-  code: z.string().trim().min(1).max(128).optional().describe('Redemptions of this code (as typed).'),
-  orderRef: z.string().trim().min(1).max(200).optional(),
+  code: z.string().trim().min(1).max(128).refine(isPrintableText, PRINTABLE_TEXT).optional().describe('Redemptions of this code (as typed).'),
+  orderRef: orderRef.optional(),
   status: z.enum(['redeemed', 'reversed']).optional(),
   from: timestampSchema.optional().describe('Redeemed at or after.'),
   to: timestampSchema.optional().describe('Redeemed before.'),

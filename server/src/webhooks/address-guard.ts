@@ -44,6 +44,7 @@ const RESERVED = blockList([
   ['240.0.0.0', 4, 'ipv4'],
   ['::', 128, 'ipv6'],
   ['100::', 64, 'ipv6'], // discard
+  ['64:ff9b:1::', 48, 'ipv6'], // local-use NAT64 (RFC 8215): translates to the operator's own networks
   ['2001:db8::', 32, 'ipv6'], // documentation
   ['ff00::', 8, 'ipv6'], // multicast
 ]);

@@ -4,6 +4,7 @@ import { coalitionDb, tenantDb, type CoalitionDb } from '../db/database.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
 import type { WebhookDisabledReason } from '../db/tables.ts';
 import type { JobDefinition } from '../jobs/job-definition.ts';
+import type { Logger } from '../logging/logger.ts';
 import { appendOutboxEvent } from '../outbox/events.ts';
 import type { AppServices } from '../system/services.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
@@ -14,6 +15,7 @@ import { signatureHeader, WebhookSecretBox } from './webhook-signing.ts';
 
 export const WEBHOOK_QUEUE = 'webhooks';
 export const USER_AGENT = 'CoalitionExchange-Webhooks/1';
+const FAILURE_NOTICES = new Set(['webhook.delivery_exhausted', 'webhook.endpoint_disabled']);
 
 const payloadSchema = z.object({ deliveryId: z.string(), attempt: z.number().int().min(1) });
 
@@ -23,7 +25,7 @@ export const deliverWebhookJob: JobDefinition<z.infer<typeof payloadSchema>> = {
   name: 'deliver-webhook',
   payload: payloadSchema,
   concurrency: 32,
-  handle: (payload, { services }) => attemptDelivery(services, payload.deliveryId, payload.attempt),
+  handle: (payload, { services, logger }) => attemptDelivery(services, payload.deliveryId, payload.attempt, logger),
 };
 
 async function loadDelivery(db: CoalitionDb, deliveryId: string) {
@@ -61,7 +63,7 @@ async function loadDelivery(db: CoalitionDb, deliveryId: string) {
  * (`webhook.delivery_exhausted`) or on 410 Gone, which disables the endpoint as does
  * failing continuously for five days (`webhook.endpoint_disabled`).
  */
-export async function attemptDelivery(services: AppServices, deliveryId: string, attempt: number): Promise<void> {
+export async function attemptDelivery(services: AppServices, deliveryId: string, attempt: number, logger: Logger = services.logger): Promise<void> {
   const coalition = coalitionDb(services.db);
   const delivery = await loadDelivery(coalition, deliveryId);
   if (!delivery || delivery.status !== 'pending' || delivery.attempt_count !== attempt - 1) return;
@@ -70,27 +72,28 @@ export async function attemptDelivery(services: AppServices, deliveryId: string,
   if (delivery.endpoint_status === 'disabled') {
     outcome = { statusCode: null, error: `endpoint disabled (${delivery.disabled_reason})`, responseBody: null, retryAfter: undefined, durationMs: 0 };
   } else {
-    const box = new WebhookSecretBox(services.secrets, delivery.tenant_id);
-    const secrets = [box.open(delivery.secret_cipher, delivery.endpoint_id)];
-    if (delivery.previous_secret_cipher && delivery.previous_secret_expires_at && delivery.previous_secret_expires_at > startedAt) {
-      secrets.push(box.open(delivery.previous_secret_cipher, delivery.endpoint_id));
-    }
-    // The receiver checks this against its own clock (replay protection): wall time, whatever clock schedules retries.
-    const timestamp = Math.floor(Date.now() / 1000);
-    outcome = await sendWebhook(
-      {
-        url: delivery.url,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': USER_AGENT,
-          'webhook-id': delivery.id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signatureHeader(secrets, delivery.id, timestamp, delivery.body),
+    try {
+      const box = new WebhookSecretBox(services.secrets, delivery.tenant_id);
+      const secrets = [box.open(delivery.secret_cipher, delivery.endpoint_id)];
+      if (delivery.previous_secret_cipher && delivery.previous_secret_expires_at && delivery.previous_secret_expires_at > startedAt) {
+        secrets.push(box.open(delivery.previous_secret_cipher, delivery.endpoint_id));
+      }
+      outcome = await sendWebhook(
+        {
+          url: delivery.url,
+          headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, 'webhook-id': delivery.id },
+          body: delivery.body,
+          // The receiver checks the timestamp against its own clock (replay protection): wall time, whatever clock schedules retries.
+          signedHeaders: (timestamp) => ({ 'webhook-timestamp': String(timestamp), 'webhook-signature': signatureHeader(secrets, delivery.id, timestamp, delivery.body) }),
         },
-        body: delivery.body,
-      },
-      { timeoutMs: services.config.webhooks.timeoutMs, policy: services.config.webhooks },
-    );
+        { timeoutMs: services.config.webhooks.timeoutMs, policy: services.config.webhooks },
+      );
+    } catch (error) {
+      // Recorded as a failed attempt, so the schedule, exhaustion and disabling still apply
+      // (an endpoint secret that does not open: another SECRET_KEY on this process).
+      logger.error({ err: error, deliveryId: delivery.id }, 'webhook attempt could not be made');
+      outcome = { statusCode: null, error: 'internal error before sending (see the server log)', responseBody: null, retryAfter: undefined, durationMs: 0 };
+    }
   }
   await recordAttempt(services, delivery, attempt, startedAt, outcome);
 }
@@ -162,7 +165,8 @@ async function recordAttempt(services: AppServices, delivery: LoadedDelivery, at
     await db.updateTable('webhook_deliveries').set({ ...common, status: 'failed', next_attempt_at: null, failed_at: now }).where('id', '=', delivery.id).execute();
     if (disable) {
       await autoDisable(trx, delivery, disable, now, failingSince);
-    } else if (!off) {
+    } else if (!off && !FAILURE_NOTICES.has(delivery.event_type)) {
+      // (Not for a failure notice itself: failing endpoints would bounce notices to each other.)
       await appendOutboxEvent(tenantDb(trx, tenantSchemaName(delivery.tenant_slug)), {
         type: 'webhook.delivery_exhausted',
         occurredAt: now,

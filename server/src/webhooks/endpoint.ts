@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { WebhookEndpointsTable } from '../db/tables.ts';
+import { isPrintableText, PRINTABLE_TEXT } from '../errors/text-schemas.ts';
 import { OUTBOX_EVENT_TYPES } from '../outbox/events.ts';
 import { addressRefusal, type AddressPolicy } from './address-guard.ts';
 
@@ -14,16 +15,16 @@ export const eventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES, {
   error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; see docs/webhooks.md for the catalog`,
 });
 
-const urlText = z.string().trim().min(1).max(2_000);
+const urlText = z
+  .string()
+  .trim()
+  .min(1)
+  .max(2_000)
+  .refine((value) => isPrintableText(value) && !/\s/.test(value), 'must not contain spaces, control characters or broken Unicode');
 
 const endpointFields = {
   url: urlText.describe('Where events are POSTed: https, or http only to loopback/private addresses where the operator allows them.'),
-  description: z
-    .string()
-    .trim()
-    .max(500)
-    .refine((value) => !/\p{Cc}/u.test(value), 'must not contain control characters')
-    .default(''),
+  description: z.string().trim().max(500).refine(isPrintableText, PRINTABLE_TEXT).default(''),
   eventTypes: z
     .array(eventTypeSchema)
     .min(1)
@@ -39,12 +40,7 @@ export type CreateEndpointInput = z.input<typeof createEndpointInputSchema>;
 
 export const updateEndpointInputSchema = z.strictObject({
   url: endpointFields.url.optional(),
-  description: z
-    .string()
-    .trim()
-    .max(500)
-    .refine((value) => !/\p{Cc}/u.test(value), 'must not contain control characters')
-    .optional(),
+  description: z.string().trim().max(500).refine(isPrintableText, PRINTABLE_TEXT).optional(),
   eventTypes: endpointFields.eventTypes.unwrap().unwrap().nullable().optional(),
 });
 

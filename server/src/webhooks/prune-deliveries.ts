@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
@@ -18,7 +19,16 @@ export async function pruneDeliveries(db: Database, now: Date): Promise<{ delive
   for (;;) {
     const batch = await coalition.transaction().execute(async (trx) => {
       const ids = (
-        await trx.selectFrom('webhook_deliveries').select('id').where('status', '<>', 'pending').where('created_at', '<', cutoff).limit(5_000).forUpdate().skipLocked().execute()
+        await trx
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('status', '<>', 'pending')
+          // Finished that long ago: a delivery replayed recently keeps its new attempts.
+          .where(sql<Date>`coalesce(delivered_at, failed_at, created_at)`, '<', cutoff)
+          .limit(5_000)
+          .forUpdate()
+          .skipLocked()
+          .execute()
       ).map((row) => row.id);
       if (ids.length === 0) return 0;
       await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids).execute();

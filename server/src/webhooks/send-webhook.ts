@@ -48,7 +48,15 @@ function describeError(error: NodeJS.ErrnoException): string {
  * bounded by `timeoutMs` (a body still arriving then is cut off, the status counts), addresses checked after DNS resolution
  * (also for an IP literal, which skips DNS). Never throws: the outcome says what happened.
  */
-export function sendWebhook(target: { url: string; headers: Record<string, string>; body: string }, options: { timeoutMs: number; policy: AddressPolicy }): Promise<SendOutcome> {
+export function sendWebhook(
+  target: {
+    url: string;
+    headers: Record<string, string>;
+    body: string;
+    /** Headers that depend on the sending time (the signature), computed once a connection is ready. */
+    signedHeaders?: (timestampSeconds: number) => Record<string, string>;
+  },
+  options: { timeoutMs: number; policy: AddressPolicy }): Promise<SendOutcome> {
   const started = performance.now();
   const done = (outcome: Omit<SendOutcome, 'durationMs'>): SendOutcome => ({ ...outcome, durationMs: Math.round(performance.now() - started) });
   return new Promise((resolve) => {
@@ -82,6 +90,9 @@ export function sendWebhook(target: { url: string; headers: Record<string, strin
     // The clock starts when the request has a connection of its own (new or kept alive):
     // time spent waiting for one of the receiver's connections (maxSockets) is not the receiver's.
     request.once('socket', () => {
+      // Signed now, not when queued: the receiver holds the timestamp against its clock.
+      if (target.signedHeaders) for (const [name, value] of Object.entries(target.signedHeaders(Math.floor(Date.now() / 1000)))) request.setHeader(name, value);
+      request.end(target.body);
       timer = setTimeout(() => {
         if (answered) answered();
         else finish({ statusCode: null, error: `timed out after ${options.timeoutMs} ms`, responseBody: null, retryAfter: undefined });
@@ -93,7 +104,8 @@ export function sendWebhook(target: { url: string; headers: Record<string, strin
       const chunks: Buffer[] = [];
       let kept = 0;
       const retryAfter = typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : undefined;
-      const complete = () => finish({ statusCode: response.statusCode ?? null, error: null, responseBody: Buffer.concat(chunks).toString('utf8'), retryAfter });
+      // Stored as text: NUL (which PostgreSQL text refuses) and invalid UTF-8 become U+FFFD.
+      const complete = () => finish({ statusCode: response.statusCode ?? null, error: null, responseBody: Buffer.concat(chunks).toString('utf8').replace(/\u0000/g, '\uFFFD'), retryAfter });
       answered = complete;
       response.on('data', (chunk: Buffer) => {
         if (kept < MAX_LOGGED_BODY) {
@@ -109,6 +121,5 @@ export function sendWebhook(target: { url: string; headers: Record<string, strin
       response.on('end', complete);
       response.on('error', complete);
     });
-    request.end(target.body);
   });
 }
