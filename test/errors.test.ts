@@ -112,7 +112,7 @@ describe('error bodies', () => {
   it('refuses names with control characters', async () => {
     const res = await request(system.baseUrl, 'POST', '/api/v1/operator/tenants', { key: operator, body: { ...validTenant, slug: 'escape-market', displayName: 'Shop\u001b[2J' } });
     expect(res.status).toBe(400);
-    expect(res.body.details.issues[0]).toMatchObject({ path: 'displayName', message: 'must not contain control characters' });
+    expect(res.body.details.issues[0]).toMatchObject({ path: 'displayName', message: 'must not contain control characters or broken Unicode' });
   });
 
   it('refuses a pagination cursor beyond the id range with VALIDATION_FAILED, not a 500', async () => {

@@ -88,7 +88,10 @@ const BAD_URLS: Array<[string, RegExp]> = [
   ['https://[fd00::1]/', /private/],
   ['https://0.0.0.0/', /reserved/],
   ['https://224.0.0.1/', /reserved/],
-  ['not a url', /absolute URL/],
+  ['not-a-url', /absolute URL/],
+  ['https://x.example/a b', /spaces/],
+  ['https://x.example/a\u0000b', /control characters/],
+  ['https://x.example/\ud800', /broken Unicode/],
   ['/relative/hooks', /absolute URL/],
   ['', /.+/],
 ];

