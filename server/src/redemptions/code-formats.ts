@@ -103,19 +103,7 @@ export async function lockCodeFormats(db: Kysely<any>, tenantId: string, mode: '
 
 /** The partner's check-character formats: every generated batch that asked for one (not failed). */
 export async function loadCheckedFormats(db: TenantDb): Promise<CheckedFormat[]> {
-  const rows = await db
-    .selectFrom('code_batches')
-    .select([
-      sql<string>`source->'generation'->>'prefix'`.as('prefix'),
-      sql<number>`(source->'generation'->>'length')::int`.as('length'),
-      sql<string>`source->'generation'->>'alphabet'`.as('alphabet'),
-    ])
-    .distinct()
-    .where('kind', '=', 'generated')
-    .where('status', '<>', 'failed')
-    .where(sql<boolean>`(source->'generation'->>'checkCharacter')::boolean`)
-    .execute();
-  return rows;
+  return (await loadGeneratedFormats(db)).filter((format) => format.checkCharacter).map(({ prefix, length, alphabet }) => ({ prefix, length, alphabet }));
 }
 
 const TTL_MS = 60_000;

@@ -9,6 +9,7 @@ import { findTenantBySlug } from '../tenants/tenant.queries.ts';
 import { tokenFromQrText, VOUCHER_QR_PREFIX } from '../vouchers/qr-text.ts';
 import { publishedKeySet } from '../vouchers/signing-keys.ts';
 import type { VoucherWithSlugs } from '../vouchers/voucher.ts';
+import { vouchersWithSlugs } from '../vouchers/voucher.queries.ts';
 import { VOUCHER_TOKEN_TYPE } from '../vouchers/voucher-token.ts';
 import { mistypedCode } from './code-formats.ts';
 import type { CodeRefusal } from './redemption.ts';
@@ -41,14 +42,9 @@ export function refusalText(reason: CodeRefusal): string {
   return REFUSAL_TEXT[reason];
 }
 
+/** Vouchers whose code belongs to this partner: another partner's voucher is never found. */
 function vouchersOfPartner(db: Database, partnerTenantId: string) {
-  return coalitionDb(db)
-    .selectFrom('vouchers as v')
-    .innerJoin('tenants as i', 'i.id', 'v.issuer_tenant_id')
-    .innerJoin('tenants as p', 'p.id', 'v.partner_tenant_id')
-    .selectAll('v')
-    .select(['i.slug as issuer_slug', 'p.slug as partner_slug'])
-    .where('v.partner_tenant_id', '=', partnerTenantId);
+  return vouchersWithSlugs(coalitionDb(db)).where('v.partner_tenant_id', '=', partnerTenantId);
 }
 
 async function codeByValue(db: Kysely<any>, services: AppServices, tenant: TenantHandle, code: string): Promise<CodeRow | undefined> {

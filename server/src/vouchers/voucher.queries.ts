@@ -7,7 +7,8 @@ export async function insertVoucher(db: CoalitionDb, values: Insertable<Vouchers
   await db.insertInto('vouchers').values(values).execute();
 }
 
-function vouchersWithSlugs(db: CoalitionDb) {
+/** Vouchers with both tenants' slugs: the base of every voucher read (issuer's and partner's). */
+export function vouchersWithSlugs(db: CoalitionDb) {
   return db
     .selectFrom('vouchers as v')
     .innerJoin('tenants as i', 'i.id', 'v.issuer_tenant_id')

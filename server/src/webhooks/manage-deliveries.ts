@@ -113,8 +113,8 @@ export async function listDeliveries(context: ReaderContext, rawInput: z.input<t
   return { deliveries: page.map(toDelivery), nextCursor: rows.length > input.limit ? page.at(-1)!.id : null };
 }
 
-async function requireDelivery(context: { services: { db: Kysely<any> }; tenant: ReaderContext['tenant'] }, id: string): Promise<DeliveryRow> {
-  const row = await coalitionDb(context.services.db).selectFrom('webhook_deliveries').selectAll().where('id', '=', id).where('tenant_id', '=', context.tenant.id).executeTakeFirst();
+async function requireDelivery(db: Kysely<any>, tenantId: string, id: string): Promise<DeliveryRow> {
+  const row = await coalitionDb(db).selectFrom('webhook_deliveries').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
   if (!row) throw new AppError('WEBHOOK_DELIVERY_NOT_FOUND', `No webhook delivery ${id} of yours.`, { deliveryId: id });
   return row;
 }
@@ -126,7 +126,7 @@ export async function getDelivery(context: ReaderContext, id: string): Promise<z
     .transaction()
     .setIsolationLevel('repeatable read')
     .execute(async (trx) => {
-      const row = await requireDelivery({ ...context, services: { ...context.services, db: trx } }, id);
+      const row = await requireDelivery(trx, context.tenant.id, id);
       const attempts = await coalitionDb(trx).selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
       return { ...toDelivery(row), payload: JSON.parse(row.body) as Record<string, unknown>, attemptLog: attempts.map(toAttempt) };
     });
@@ -138,7 +138,7 @@ export async function getDelivery(context: ReaderContext, id: string): Promise<z
  */
 export async function replayDelivery(context: EndpointContext, id: string): Promise<Delivery> {
   const { tenant, now } = context;
-  const row = await requireDelivery(context, id);
+  const row = await requireDelivery(context.services.db, context.tenant.id, id);
   await context.services.db.transaction().execute(async (trx) => {
     const coalition = coalitionDb(trx);
     const endpoint = await requireEndpoint(coalition, tenant.id, row.endpoint_id);
@@ -150,7 +150,7 @@ export async function replayDelivery(context: EndpointContext, id: string): Prom
       .execute();
     await insertAuditEvent(tenantDb(trx, tenant.schema), { actor: context.actor, action: 'webhook_delivery.replayed', subjectType: 'webhook_delivery', subjectId: id, details: { previousStatus: row.status } });
   });
-  return toDelivery(await requireDelivery(context, id));
+  return toDelivery(await requireDelivery(context.services.db, context.tenant.id, id));
 }
 
 export const replayFailedInputSchema = z.strictObject({
