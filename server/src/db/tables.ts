@@ -125,12 +125,22 @@ export interface VouchersTable {
   stickers_refunded: number | null;
 }
 
-export type SettlementEvent = 'code_issued' | 'issue_cancelled' | 'code_redeemed' | 'redemption_reversed';
+export type SettlementEvent = 'code_issued' | 'issue_cancelled' | 'code_redeemed' | 'redemption_reversed' | 'adjustment';
 
 export interface SettlementEntriesTable {
   id: Generated<string>;
   agreement_id: string;
-  voucher_id: string;
+  /** null on a dispute adjustment. */
+  voucher_id: string | null;
+  /** The voucher's offer (null on a dispute adjustment). */
+  offer_id: string | null;
+  /** For a correction (reversal, cancellation, adjustment): the period it corrects; null = its own. */
+  relates_to_period: string | null;
+  /** Adjustments: the statement whose dispute (or correction) they settle, and why. */
+  statement_ref: string | null;
+  note: string | null;
+  /** Adjustments: the key that recorded them. */
+  created_by: string | null;
   /** Set on code_redeemed and redemption_reversed entries. */
   redemption_id: string | null;
   event: SettlementEvent;
@@ -144,6 +154,102 @@ export interface SettlementEntriesTable {
   /** First day of the calendar month of occurred_at, in the agreement's time zone. */
   period: string;
   recorded_at: Generated<Date>;
+}
+
+export type StatementStatus = 'draft' | 'finalized' | 'paid' | 'disputed';
+
+export interface SettlementStatementsTable {
+  id: string;
+  agreement_id: string;
+  issuer_tenant_id: string;
+  partner_tenant_id: string;
+  payer_tenant_id: string;
+  payee_tenant_id: string;
+  /** First day of the month, in the agreement's time zone. */
+  period: string;
+  timezone: string;
+  period_start: Date;
+  period_end: Date;
+  status: StatementStatus;
+  document: string | null;
+  content_hash: string | null;
+  totals: Json<unknown> | null;
+  entry_count: ColumnType<number, number | undefined, number>;
+  build_count: ColumnType<number, number | undefined, number>;
+  built_at: Date;
+  built_by: string;
+  finalized_at: Date | null;
+  finalized_by: string | null;
+  finalized_by_tenant_id: string | null;
+  paid_at: Date | null;
+  paid_by: string | null;
+  paid_by_tenant_id: string | null;
+  payment_reference: string | null;
+  disputed_at: Date | null;
+  disputed_by: string | null;
+  disputed_by_tenant_id: string | null;
+  dispute_reason: string | null;
+  dispute_resolved_at: Date | null;
+  dispute_resolved_by: string | null;
+  dispute_resolution: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface SettlementStatementLinesTable {
+  statement_id: string;
+  line_no: number;
+  section: 'period' | 'adjustment';
+  relates_to_period: string;
+  offer_id: string | null;
+  event: SettlementEvent;
+  statement_ref: string | null;
+  currency: string;
+  count: number;
+  amount_minor: ColumnType<string, number | string, number | string>;
+}
+
+export interface SettlementStatementEntriesTable {
+  entry_id: ColumnType<string, number | string, number | string>;
+  statement_id: string;
+}
+
+export type SettlementRunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface SettlementRunsTable {
+  id: string;
+  tenant_id: string | null;
+  period: string | null;
+  trigger: 'schedule' | 'api';
+  requested_by: string;
+  status: SettlementRunStatus;
+  attempts: ColumnType<number, number | undefined, number>;
+  statements_built: ColumnType<number, number | undefined, number>;
+  statements_unchanged: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface SettlementReconciliationsTable {
+  id: string;
+  statement_id: string;
+  tenant_id: string;
+  uploaded_by: string;
+  uploaded_at: Date;
+  filename: string | null;
+  statement_hash: string;
+  rows: number;
+  invalid_rows: number;
+  matched: number;
+  missing_ours: number;
+  missing_theirs: number;
+  mismatched: number;
+  their_total_minor: ColumnType<string, number | string, number | string>;
+  our_total_minor: ColumnType<string, number | string, number | string>;
+  reconciled: boolean;
+  report: string;
 }
 
 export type RedemptionStatus = 'redeemed' | 'reversed';
@@ -236,6 +342,11 @@ export interface CoalitionTables {
   signing_keys: SigningKeysTable;
   vouchers: VouchersTable;
   settlement_entries: SettlementEntriesTable;
+  settlement_statements: SettlementStatementsTable;
+  settlement_statement_lines: SettlementStatementLinesTable;
+  settlement_statement_entries: SettlementStatementEntriesTable;
+  settlement_runs: SettlementRunsTable;
+  settlement_reconciliations: SettlementReconciliationsTable;
   redemptions: RedemptionsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;

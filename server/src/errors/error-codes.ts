@@ -394,6 +394,58 @@ export const ERROR_CODES = {
     httpStatus: 409,
     meaning: 'The redemption is older than the reversal window (REDEMPTION_REVERSAL_DAYS, default 30); `details.closedAt` says when it closed.',
   },
+  STATEMENT_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No settlement statement with this id exists for an agreement the caller is a party to.',
+  },
+  STATEMENT_STATUS_TRANSITION: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning:
+      'The statement cannot take this step from its status (draft → finalized → paid or disputed; a dispute is resolved back to finalized or paid); `details.status` says where it is and `details.allowed` what it can still do.',
+  },
+  STATEMENT_ACTION_FORBIDDEN: {
+    trpc: 'FORBIDDEN',
+    httpStatus: 403,
+    meaning: 'This party cannot take this step: only the party that raised a dispute resolves it.',
+  },
+  STATEMENT_PERIOD_OPEN: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The statement\'s month has not ended in the agreement\'s time zone: it can be built as a draft, not finalized. `details.periodEnd` says when it can be.',
+  },
+  EARLIER_PERIOD_UNSETTLED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'An earlier month of this agreement has entries but no finalized statement: finalize statements in order. `details.periods` lists the months to build and finalize first.',
+  },
+  STATEMENT_CHANGED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'Entries arrived since the draft you reviewed: its content hash is no longer `details.expectedContentHash`. Rebuild the draft, review it, and finalize with the new hash.',
+  },
+  SETTLEMENT_PERIOD_NOT_COVERED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The agreement was not in force in that month (not accepted before the month ended), so there is nothing to settle.',
+  },
+  SETTLEMENT_RUN_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No settlement run with this id was started by the caller.',
+  },
+  RECONCILIATION_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No reconciliation with this id was uploaded by the caller.',
+  },
+  INVALID_RECONCILIATION_FILE: {
+    trpc: 'UNPROCESSABLE_CONTENT',
+    httpStatus: 422,
+    meaning:
+      'The reconciliation file cannot be read as a whole: it is empty, has no readable header, lacks a required column (`voucher_id` or `code`; exactly one of `amount` and `amount_minor`), or has more data rows than allowed; `details.reason` says which. Problems in single rows are reported per row instead.',
+  },
   WEBHOOK_ENDPOINT_NOT_FOUND: {
     trpc: 'NOT_FOUND',
     httpStatus: 404,

@@ -196,7 +196,7 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
         };
         const { issuer_slug: _issuerSlug, partner_slug: _partnerSlug, ...stored } = row;
         await insertVoucher(coalition, { ...stored, terms: JSON.stringify(terms) });
-        await chargeIssuedCode(coalition, agreement, voucherId, now);
+        await chargeIssuedCode(coalition, agreement, { id: voucherId, offerId: reward.offer_id }, now);
 
         const event = { voucherId, agreementId: agreement.id, offerId: reward.offer_id, codeMask: claimed.mask, issuedAt: now.toISOString(), expiresAt: expiresAt.toISOString() };
         await appendOutboxEvent(issuerDb, {

@@ -12,6 +12,7 @@ import { requestLogging } from './request-logging.ts';
 import { emptyBodyIsEmptyJson, restErrorBodies } from './rest-errors.ts';
 import { packageVersion } from '../system/package-info.ts';
 import { poolFileRoutes } from '../pools/http-routes.ts';
+import { settlementFileRoutes } from '../settlement/http-routes.ts';
 
 /** Calls one tRPC batch request may carry; each still counts against the rate limit. */
 export const MAX_BATCH_SIZE = 20;
@@ -76,6 +77,7 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
 
   // File uploads and downloads: before the JSON body parser, which must not touch them.
   app.use('/api', poolFileRoutes(services));
+  app.use('/api', settlementFileRoutes(services));
 
   const restRoutes = restRouteTable(appRouter);
   app.use('/api', (req, res, next) => {

@@ -26,6 +26,11 @@ export const OUTBOX_EVENT_TYPES = [
   'voucher.cancelled',
   'voucher.redeemed',
   'voucher.redemption_reversed',
+  'settlement.statement_finalized',
+  'settlement.statement_paid',
+  'settlement.statement_disputed',
+  'settlement.dispute_resolved',
+  'settlement.adjustment_recorded',
   'webhook.delivery_exhausted',
   'webhook.endpoint_disabled',
 ] as const;

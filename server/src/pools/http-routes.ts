@@ -9,10 +9,10 @@ import { exportCodes } from './codes.ts';
 import { receiveUpload, rejectReportLines } from './manage-batches.ts';
 
 /** Content types a CSV arrives with: browsers on Windows label .csv files application/vnd.ms-excel. */
-const CSV_TYPES = new Set(['text/csv', 'text/plain', 'application/octet-stream', 'application/vnd.ms-excel']);
+export const CSV_TYPES = new Set(['text/csv', 'text/plain', 'application/octet-stream', 'application/vnd.ms-excel']);
 
 /** Query parameters as single strings; a repeated one is an error, not an array. */
-function singleValues(query: Request['query'], names: string[]): Record<string, string> {
+export function singleValues(query: Request['query'], names: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(query)) {
     if (!names.includes(name)) throw validationError([{ path: [name], message: `unknown query parameter; known: ${names.join(', ')}` }]);
@@ -35,7 +35,7 @@ async function bodyOrClose<T>(req: Request, res: Response, work: () => Promise<T
   }
 }
 
-async function streamOut(res: Response, lines: AsyncGenerator<string>, headers: Record<string, string>): Promise<void> {
+export async function streamOut(res: Response, lines: AsyncGenerator<string>, headers: Record<string, string>): Promise<void> {
   // The first step runs the checks (and the audit entry): its errors still get a proper error response.
   const first = await lines.next();
   res.status(200).set({ 'Cache-Control': 'no-store', ...headers });

@@ -176,6 +176,7 @@ export async function redeemCode(context: RedemptionContext, idempotencyKey: str
         if (charge !== null && charge !== 0) {
           await appendSettlementEntry(coalition, agreement, {
             voucherId: voucher.id,
+            offerId: voucher.offer_id,
             redemptionId: redemption.id,
             event: 'code_redeemed',
             amountMinor: charge,

@@ -29,6 +29,9 @@ export async function appendSettlementEntry(
   agreement: AgreementTerms,
   entry: {
     voucherId: string;
+    offerId: string;
+    /** A correction's original period (the charge it takes back); omitted = its own period. */
+    relatesToPeriod?: string;
     /** The redemption a code_redeemed or redemption_reversed entry is about. */
     redemptionId?: string;
     event: SettlementEvent;
@@ -45,6 +48,8 @@ export async function appendSettlementEntry(
     .values({
       agreement_id: agreement.id,
       voucher_id: entry.voucherId,
+      offer_id: entry.offerId,
+      relates_to_period: entry.relatesToPeriod ?? null,
       redemption_id: entry.redemptionId ?? null,
       event: entry.event,
       payer_tenant_id: payer,
@@ -59,16 +64,23 @@ export async function appendSettlementEntry(
 }
 
 /** The code_issued charge of an exchange, when the agreement charges per issued code. */
-export async function chargeIssuedCode(db: CoalitionDb, agreement: AgreementTerms, voucherId: string, at: Date): Promise<void> {
+export async function chargeIssuedCode(db: CoalitionDb, agreement: AgreementTerms, voucher: { id: string; offerId: string }, at: Date): Promise<void> {
   if (agreement.model !== 'issuer_pays_per_issued') return;
-  await appendSettlementEntry(db, agreement, { voucherId, event: 'code_issued', amountMinor: Number(agreement.amount_minor), occurredAt: at });
+  await appendSettlementEntry(db, agreement, { voucherId: voucher.id, offerId: voucher.offerId, event: 'code_issued', amountMinor: Number(agreement.amount_minor), occurredAt: at });
 }
 
 /** Takes back what a voucher's issue was charged (a cancellation): one negative entry per charge. */
 export async function reverseIssueCharges(db: CoalitionDb, agreement: AgreementTerms, voucherId: string, at: Date): Promise<void> {
-  const charges = await db.selectFrom('settlement_entries').select('amount_minor').where('voucher_id', '=', voucherId).where('event', '=', 'code_issued').execute();
+  const charges = await db.selectFrom('settlement_entries').select(['amount_minor', 'offer_id', 'period']).where('voucher_id', '=', voucherId).where('event', '=', 'code_issued').execute();
   for (const charge of charges) {
-    await appendSettlementEntry(db, agreement, { voucherId, event: 'issue_cancelled', amountMinor: -Number(charge.amount_minor), occurredAt: at });
+    await appendSettlementEntry(db, agreement, {
+      voucherId,
+      offerId: charge.offer_id!,
+      relatesToPeriod: charge.period,
+      event: 'issue_cancelled',
+      amountMinor: -Number(charge.amount_minor),
+      occurredAt: at,
+    });
   }
 }
 
@@ -76,7 +88,7 @@ export async function reverseIssueCharges(db: CoalitionDb, agreement: AgreementT
 export async function reverseRedemptionCharges(db: CoalitionDb, agreement: AgreementTerms, redemptionId: string, at: Date): Promise<number> {
   const charges = await db
     .selectFrom('settlement_entries')
-    .select(['voucher_id', 'amount_minor', 'currency', 'order_amount_minor'])
+    .select(['voucher_id', 'offer_id', 'period', 'amount_minor', 'currency', 'order_amount_minor'])
     .where('redemption_id', '=', redemptionId)
     .where('event', '=', 'code_redeemed')
     .execute();
@@ -84,7 +96,9 @@ export async function reverseRedemptionCharges(db: CoalitionDb, agreement: Agree
   for (const charge of charges) {
     const amountMinor = -Number(charge.amount_minor);
     await appendSettlementEntry(db, agreement, {
-      voucherId: charge.voucher_id,
+      voucherId: charge.voucher_id!,
+      offerId: charge.offer_id!,
+      relatesToPeriod: charge.period,
       redemptionId,
       event: 'redemption_reversed',
       amountMinor,

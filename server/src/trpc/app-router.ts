@@ -14,6 +14,7 @@ import { exchangeProcedure } from '../exchange/router.ts';
 import { jwksProcedure, signingKeysRouter, vouchersRouter } from '../vouchers/router.ts';
 import { redemptionsRouter } from '../redemptions/router.ts';
 import { webhooksRouter } from '../webhooks/router.ts';
+import { operatorSettlementRouter, settlementRouter } from '../settlement/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -37,10 +38,12 @@ export const appRouter = router({
   jwks: jwksProcedure,
   redemptions: redemptionsRouter,
   webhooks: webhooksRouter,
+  settlement: settlementRouter,
   operator: router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,
     agreements: operatorAgreementsRouter,
+    settlement: operatorSettlementRouter,
   }),
 });
 
