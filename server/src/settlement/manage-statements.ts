@@ -261,6 +261,7 @@ function toStatement(row: StatementRow, viewerTenantId: string, reconciliation: 
     entryCount: row.entry_count,
     lines: document.lines,
     totals: document.totals,
+    yourNet: document.totals.map((total) => ({ currency: total.currency, amountMinor: row.payee_tenant_id === viewerTenantId ? total.netMinor : -total.netMinor })),
     builtAt: row.built_at.toISOString(),
     finalizedAt: iso(row.finalized_at),
     finalizedBy: sideOf(row, row.finalized_by_tenant_id),

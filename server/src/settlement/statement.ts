@@ -160,6 +160,9 @@ export const statementOutputSchema = z.object({
   entryCount: z.number().int(),
   lines: z.array(statementLineSchema),
   totals: z.array(statementTotalSchema),
+  yourNet: z
+    .array(z.object({ currency: z.string(), amountMinor: z.number().int() }))
+    .describe('Per currency, the net from your side: positive = you receive it, negative = you pay it.'),
   builtAt: z.string(),
   finalizedAt: z.string().nullable(),
   finalizedBy: sideSchema.nullable(),
