@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { CodeImportFigures, MemoryFigures } from './code-import.ts';
+import type { SettlementFigures } from './settlement.ts';
 import { SETTLE_MS, type CpuWindow } from './cpu.ts';
 import type { LoadSummary } from './load-generator.ts';
 import { EXCHANGE_CONNECTIONS, EXCHANGE_CUSTOMER_COUNT, EXCHANGE_PGBENCH_TARGET } from './exchanges.ts';
@@ -631,6 +632,7 @@ export function markdownReport(
   codes: CodeImportFigures,
   webhooks: WebhookFigures,
   redemptions: RedemptionSetUp,
+  settlement: SettlementFigures,
 ): string {
   const table = [
     `| ${HEADERS.join(' | ')} |`,
@@ -689,9 +691,11 @@ events to the receiver: first as a burst, then at a steady pace of redemptions, 
 deliveries/s and the latency from a redemption's commit to its webhook's arrival (see
 [Webhook deliveries](#webhook-deliveries)).
 
-Last, a partner uploads a file of 1,000,000 promo codes and asks for 1,000,000 generated
+Then a partner uploads a file of 1,000,000 promo codes and asks for 1,000,000 generated
 codes, each timed until its batch is ready, against a raw \`COPY\` of the same file
-measured in the same run (see the last section).
+measured in the same run; last, a month of 1,000,000 settlement entries across 50
+agreements becomes 50 statements, against a single SQL \`GROUP BY\` of the same month
+(see the last two sections).
 
 ## Scenarios
 
@@ -727,8 +731,53 @@ ${table}
 ${machineLines(machine, settings).map((line) => `- ${line}`).join('\n')}
 ${comparisons(results, pgbench)
   .map(({ result, comparison, run }) => pgbenchSection(result, comparison, run, pgbench))
-  .join('')}${validateSection(results)}${webhookSection(webhooks)}${codeImportSection(codes)}`;
+  .join('')}${validateSection(results)}${webhookSection(webhooks)}${codeImportSection(codes)}${settlementSection(settlement)}`;
 }
+
+export function settlementLines(figures: SettlementFigures): string[] {
+  const n = integer.format(figures.entries);
+  return [
+    `settlement (${n} entries, ${figures.agreements} agreements, ${figures.period}): run building every draft ${secondsText(figures.build.seconds)} s (${integer.format(figures.build.entriesPerSecond)} entries/s, ${figures.build.statements} statements, ${integer.format(figures.build.lines)} lines); ` +
+      `single SQL GROUP BY ${secondsText(figures.groupBy.seconds)} s (${integer.format(figures.groupBy.entriesPerSecond)} entries/s); GROUP BY ÷ run = ${copyRatio(figures.ratioToGroupBy)}`,
+    `  rerun with nothing new: ${secondsText(figures.rebuildUnchanged.seconds)} s; finalizing all ${figures.agreements}: ${secondsText(figures.finalize.seconds)} s; totals agree with the GROUP BY: ${figures.totalsAgree ? 'yes' : 'NO'}`,
+  ];
+}
+
+function settlementSection(figures: SettlementFigures): string {
+  const n = integer.format(figures.entries);
+  const rowsOut = [
+    [
+      `The settlement run: ${figures.agreements} draft statements built from nothing (each in its own transaction: lines, totals, canonical document, SHA-256)`,
+      integer.format(figures.build.entriesPerSecond),
+      secondsText(figures.build.seconds),
+      `**${copyRatio(figures.ratioToGroupBy)}**`,
+    ],
+    [`The same run again with nothing new (every draft rebuilt, compared byte for byte, left as it is)`, integer.format(figures.entries / figures.rebuildUnchanged.seconds), secondsText(figures.rebuildUnchanged.seconds), ''],
+    [`Finalizing all ${figures.agreements} (each takes its entries and is rebuilt from exactly those)`, integer.format(figures.finalize.entriesPerSecond), secondsText(figures.finalize.seconds), ''],
+    [`One SQL \`select agreement_id, offer_id, event, currency, count(*), sum(amount_minor) … where period = … group by …\``, integer.format(figures.groupBy.entriesPerSecond), secondsText(figures.groupBy.seconds), '1.00'],
+  ];
+  return `
+
+## Monthly settlement
+
+A month (${figures.period}, Europe/Moscow) of ${n} settlement entries across ${figures.agreements} agreements
+between the bench's issuer and partner (70 % redemptions, 10 % reversals, 10 % issues,
+10 % cancellations over ${OFFERS_PER_AGREEMENT_TEXT} offers each; a third of the reversals and cancellations correct
+the month before, so statements have adjustment lines too), written in bulk
+(${secondsText(figures.seedSeconds)} s, seeding, not measured). The settlement run (\`executeRun\`, what the
+scheduler and \`POST /api/v1/settlement/runs\` run) builds every agreement's draft;
+it is timed ${'three'} times from no drafts, and the median is reported, as for the
+GROUP BY, which first runs once untimed so both read a warm cache. **vs GROUP BY** is the
+GROUP BY's seconds divided by the run's. The statements' totals ${figures.totalsAgree ? 'agree' : 'DO NOT agree'} with the
+GROUP BY's sums per agreement.
+
+| Measured | Entries/s | Seconds | vs GROUP BY |
+| --- | ---: | ---: | ---: |
+${rowsOut.map((row) => `| ${row.join(' | ')} |`).join('\n')}
+`;
+}
+
+const OFFERS_PER_AGREEMENT_TEXT = 'four';
 
 const SCENARIO_NOTES: Record<string, string> = {
   'bare-pg': `The baseline of validate: a plain Express 5 app that parses the JSON body and answers the row of \`${BARE_PG_QUERY}\` through a \`pg.Pool\` as large as the app's, always with ${REDEMPTION_CONNECTIONS} connections, cycling through the issued vouchers' ids. See the validate section below.`,

@@ -32,6 +32,7 @@ import {
   machineLines,
   markdownReport,
   pgbenchLines,
+  settlementLines,
   validateLines,
   webhookLines,
   type RunSettings,
@@ -39,6 +40,7 @@ import {
   type ScenarioResult,
 } from './report.ts';
 import { BARE_PG_PATH, startBareExpress, startBarePgExpress, startCoalitionApp, startInfrastructure, Stops, type BenchApp } from './stack.ts';
+import { runSettlementBench, SETTLEMENT_AGREEMENT_COUNT, SETTLEMENT_ENTRY_COUNT } from './settlement.ts';
 import { LATENCY_REDEMPTIONS_PER_SECOND, registerEndpoint, relayOutboxOnce, runWebhookBench, startWebhookReceiver } from './webhooks.ts';
 
 const WARMUP_SECONDS = 1;
@@ -416,6 +418,9 @@ async function main(stops: Stops): Promise<number> {
   console.log(`\nbench: promo codes: ${IMPORT_CODE_COUNT.toLocaleString('en-US')} uploaded and imported, a raw COPY of the same file, ${IMPORT_CODE_COUNT.toLocaleString('en-US')} generated…`);
   const codes = await runCodeImportBench(app, stops);
 
+  console.log(`\nbench: settlement: ${SETTLEMENT_ENTRY_COUNT.toLocaleString('en-US')} entries across ${SETTLEMENT_AGREEMENT_COUNT} agreements, the settlement run against one SQL GROUP BY…`);
+  const settlement = await runSettlementBench(app);
+
   const bare = measured.find((m) => m.scenario.id === 'bare')!.summary.requestsPerSecondAverage;
   const results: ScenarioResult[] = measured.map(({ scenario, connections, summary, cpu }) => ({
     id: scenario.id,
@@ -438,15 +443,17 @@ async function main(stops: Stops): Promise<number> {
     redis: infra.embedded.redis ? 'embedded (throwaway)' : 'BENCH_REDIS_URL',
   };
   console.log(
-    `\n${consoleTable(results)}\n\n${validateLines(results).join('\n')}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${webhookLines(webhooks).join('\n')}\n\n${codeImportLines(codes).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`,
+    `\n${consoleTable(results)}\n\n${validateLines(results).join('\n')}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${webhookLines(webhooks).join('\n')}\n\n${codeImportLines(codes).join('\n')}\n\n${settlementLines(settlement).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`,
   );
 
   const failed = measured.filter((m) => m.problems.length > 0);
-  if (failed.length > 0 || webhooks.problems.length > 0) {
+  const settlementProblems = settlement.totalsAgree ? [] : ["the statements' totals differ from the GROUP BY's sums"];
+  if (failed.length > 0 || webhooks.problems.length > 0 || settlementProblems.length > 0) {
     shout([
       'BENCHMARK FAILED: not every response was 2xx, or not every 2xx left its effect in the database, or not every webhook arrived signed.',
       ...failed.map((m) => `${m.scenario.title} (${m.scenario.request}): ${m.problems.join('; ')}`),
       ...webhooks.problems.map((problem) => `webhook deliveries: ${problem}`),
+      ...settlementProblems.map((problem) => `settlement: ${problem}`),
       `${REPORT_FILE} was left unchanged.`,
     ]);
     return 1;
@@ -457,7 +464,7 @@ async function main(stops: Stops): Promise<number> {
     seconds: redemptions.voucherMaking.seconds,
     poolCodes: redemptions.poolCodes,
   };
-  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench, codes, webhooks, redemptionSetUp));
+  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench, codes, webhooks, redemptionSetUp, settlement));
   console.log(`bench: wrote ${REPORT_FILE}`);
   return 0;
 }

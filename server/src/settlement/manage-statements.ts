@@ -31,7 +31,6 @@ import {
 } from './statement.ts';
 import {
   contentHash,
-  entriesOf,
   parseDocument,
   statementContent,
   statementDocument,
@@ -96,9 +95,16 @@ async function openSource(trx: Database, agreementId: string, period: string): P
 }
 
 /** Replaces a statement's lines and content in the caller's transaction. */
-async function writeContent(trx: Database, statementId: string, header: StatementHeader, source: EntrySource, patch: Updateable<SettlementStatementsTable>): Promise<StatementRow> {
+async function writeContent(
+  trx: Database,
+  statementId: string,
+  header: StatementHeader,
+  source: EntrySource,
+  patch: Updateable<SettlementStatementsTable>,
+  options: { takeInto?: string } = {},
+): Promise<StatementRow> {
   const coalition = coalitionDb(trx);
-  const content = statementContent(header, await summarizeEntries(trx, source));
+  const content = statementContent(header, await summarizeEntries(trx, source, options));
   const document = statementDocument(header, content);
   await coalition.deleteFrom('settlement_statement_lines').where('statement_id', '=', statementId).execute();
   if (content.lines.length) {
@@ -407,18 +413,16 @@ export async function finalizeStatement(context: SettlementContext, id: string, 
       const periods = unsettled.map((entry) => periodLabel(entry.period));
       throw new AppError('EARLIER_PERIOD_UNSETTLED', `Finalize ${periods.join(', ')} of agreement ${current.agreement_id} first: statements are finalized in month order.`, { statementId: id, periods });
     }
-    await sql`
-      insert into coalition.settlement_statement_entries (entry_id, statement_id)
-      select id, ${id} from (${entriesOf({ kind: 'open', agreementId: current.agreement_id, period: current.period, closedPeriods: closed })}) covered`.execute(trx);
     const agreement = (await findAgreement(coalition, current.agreement_id))!;
     const header = await headerFor(trx, agreement, current.period, id);
-    const finalized = await writeContent(trx, id, header, { kind: 'settled', statementId: id }, {
-      status: 'finalized',
-      finalized_at: now,
-      finalized_by: context.actor,
-      finalized_by_tenant_id: tenant.id,
-      updated_at: now,
-    });
+    const finalized = await writeContent(
+      trx,
+      id,
+      header,
+      { kind: 'open', agreementId: current.agreement_id, period: current.period, closedPeriods: closed },
+      { status: 'finalized', finalized_at: now, finalized_by: context.actor, finalized_by_tenant_id: tenant.id, updated_at: now },
+      { takeInto: id },
+    );
     if (input.expectedContentHash !== undefined && input.expectedContentHash !== finalized.content_hash) throw changed(current, input.expectedContentHash, finalized.content_hash!);
     await announce(trx, finalized, STATEMENT_EVENTS.finalized, { side: sideOf(finalized, tenant.id)!, actor: context.actor }, {}, now);
     return finalized;

@@ -145,7 +145,7 @@ export function minimalTransfers(currency: string, balances: ReadonlyMap<string,
   tenants.sort(compareIds);
   const amounts = tenants.map((tenantId) => balances.get(tenantId)!);
 
-  if (tenants.length >= 0) return { transfers: sortTransfers(settleGreedily(currency, tenants, amounts)), optimal: tenants.length <= EXACT_NETTING_LIMIT };
+  if (tenants.length > EXACT_NETTING_LIMIT) return { transfers: sortTransfers(settleGreedily(currency, tenants, amounts)), optimal: false };
   const transfers: Transfer[] = [];
   for (const group of zeroSumGroups(amounts)) {
     transfers.push(...settleGreedily(currency, group.map((index) => tenants[index]!), group.map((index) => amounts[index]!)));

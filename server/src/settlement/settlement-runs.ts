@@ -40,7 +40,11 @@ export function settlementDueAt(period: string, timeZone: string): Date {
 interface Target {
   agreementId: string;
   period: string;
+  timezone: string;
 }
+
+/** A scheduled run builds a month only once its 1st-of-the-next-month 03:00 has come in the agreement's own zone. */
+const isDue = (target: Target, now: Date) => now >= settlementDueAt(target.period, target.timezone);
 
 /**
  * The (agreement, month) pairs a run builds. An agreement is settled for a month if it
@@ -77,7 +81,7 @@ async function targetsOf(db: Database, run: Pick<RunRow, 'tenant_id' | 'period'>
   return candidates
     .filter(({ agreement, period, bounds }) => agreement.accepted_at! < bounds.end && period <= monthOf(now, agreement.timezone))
     .filter(({ agreement, bounds }) => agreement.status === 'active' || agreement.status === 'suspended' || (agreement.status_changed_at ?? now) >= bounds.start || withEntries.has(agreement.id))
-    .map(({ agreement, period }) => ({ agreementId: agreement.id, period }));
+    .map(({ agreement, period }) => ({ agreementId: agreement.id, period, timezone: agreement.timezone }));
 }
 
 function toRun(row: RunRow): SettlementRun {
@@ -127,7 +131,8 @@ export async function executeRun(services: AppServices, runId: string, logger: L
   let unchanged = 0;
   try {
     const now = services.clock.now();
-    for (const target of await targetsOf(services.db, run, now)) {
+    const targets = (await targetsOf(services.db, run, now)).filter((target) => run.trigger !== 'schedule' || isDue(target, now));
+    for (const target of targets) {
       try {
         const result = await buildStatement(services.db, target.agreementId, target.period, { actor: `run:${run.id}`, now: services.clock.now() });
         if (result.changed) built++;
@@ -187,8 +192,7 @@ export async function closeSettlementPeriods(services: AppServices, logger: Logg
         .execute()
     : [];
   const built = new Set(existing.map((row) => `${row.agreement_id}/${row.period}`));
-  const timezones = new Map((await coalition.selectFrom('agreements').select(['id', 'timezone']).execute()).map((row) => [row.id, row.timezone]));
-  const due = targets.filter((target) => !built.has(`${target.agreementId}/${target.period}`) && now >= settlementDueAt(target.period, timezones.get(target.agreementId)!));
+  const due = targets.filter((target) => !built.has(`${target.agreementId}/${target.period}`) && isDue(target, now));
 
   let created: string | null = null;
   if (due.length) {

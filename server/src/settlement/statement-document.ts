@@ -15,18 +15,27 @@ export type EntrySource =
   | { kind: 'open'; agreementId: string; period: string; closedPeriods: readonly string[] }
   | { kind: 'settled'; statementId: string };
 
-export function entriesOf(source: EntrySource) {
-  return source.kind === 'open'
-    ? sql`
-        select e.* from coalition.settlement_entries e
-        where e.agreement_id = ${source.agreementId}
-          and (e.period = ${source.period}::date or e.period = any(${[...source.closedPeriods]}::date[]))
-          and not exists (select 1 from coalition.settlement_statement_entries s where s.entry_id = e.id)`
-    : sql`
-        select e.* from coalition.settlement_statement_entries s
+export function entriesOf(source: EntrySource, columns = sql`e.*`) {
+  if (source.kind === 'settled') {
+    return sql`
+        select ${columns} from coalition.settlement_statement_entries s
         join coalition.settlement_entries e on e.id = s.entry_id
         where s.statement_id = ${source.statementId}`;
+  }
+  // The month's own entries need no check: only its own finalization takes them (months
+  // are finalized in order, and a later month takes late entries of finalized months
+  // only). Late entries of finalized months are the ones no statement took yet.
+  return sql`
+        select ${columns} from coalition.settlement_entries e
+        where e.agreement_id = ${source.agreementId} and e.period = ${source.period}::date
+        union all
+        select ${columns} from coalition.settlement_entries e
+        where e.agreement_id = ${source.agreementId} and e.period = any(${[...source.closedPeriods]}::date[])
+          and not exists (select 1 from coalition.settlement_statement_entries s where s.entry_id = e.id)`;
 }
+
+/** The columns a statement's lines need: all in the agreement/period index, so PostgreSQL reads no table pages. */
+const SUMMARY_COLUMNS = sql`e.id, e.period, e.relates_to_period, e.offer_id, e.event, e.statement_ref, e.currency, e.amount_minor`;
 
 export interface EntrySummary {
   groups: Array<{ relatesToPeriod: string; offerId: string | null; event: SettlementEvent; statementRef: string | null; currency: string; count: number; amountMinor: number }>;
@@ -41,12 +50,21 @@ function safeInteger(value: string | number, what: string): number {
   return number;
 }
 
-/** One pass over the covered entries in PostgreSQL: the groups of the lines, the count and the digest. */
-export async function summarizeEntries(db: Database, source: EntrySource): Promise<EntrySummary> {
+/**
+ * One pass over the covered entries in PostgreSQL: the groups of the lines, the count
+ * and the digest. With `takeInto`, the same statement also records the covered entries
+ * as taken by that statement (finalization): what is summed is exactly what is taken,
+ * in one snapshot.
+ */
+export async function summarizeEntries(db: Database, source: EntrySource, options: { takeInto?: string } = {}): Promise<EntrySummary> {
+  const take = options.takeInto === undefined
+    ? sql``
+    : sql`, taken as (insert into coalition.settlement_statement_entries (entry_id, statement_id) select id, ${options.takeInto} from picked)`;
   const { rows } = await sql<{ groups: Array<Record<string, string | number | null>>; entry_count: number; entry_digest: string }>`
     with picked as materialized (
-      select id, coalesce(relates_to_period, period) as rel, offer_id, event, statement_ref, currency, amount_minor from (${entriesOf(source)}) covered
-    )
+      select id, coalesce(relates_to_period, period) as rel, offer_id, event, statement_ref, currency, amount_minor
+        from (${entriesOf(source, SUMMARY_COLUMNS)}) covered
+    )${take}
     select
       (select coalesce(json_agg(json_build_object(
           'rel', rel, 'offerId', offer_id, 'event', event, 'statementRef', statement_ref, 'currency', currency, 'count', n, 'amount', amount::text)), '[]'::json)
