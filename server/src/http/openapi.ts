@@ -3,6 +3,7 @@ import { generateOpenApiDocument } from 'trpc-to-openapi';
 type OpenApiDocument = ReturnType<typeof generateOpenApiDocument>;
 import { ERROR_CODES } from '../errors/error-codes.ts';
 import { POOL_FILE_PATHS } from '../pools/openapi-file-routes.ts';
+import { SETTLEMENT_FILE_PATHS } from '../settlement/openapi-file-routes.ts';
 import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import type { ProcedureMeta } from '../trpc/trpc.ts';
 
@@ -64,7 +65,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, version: string): Op
       default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
     };
   }
-  document.paths = { ...document.paths, ...(POOL_FILE_PATHS as NonNullable<OpenApiDocument['paths']>) };
+  document.paths = { ...document.paths, ...(POOL_FILE_PATHS as NonNullable<OpenApiDocument['paths']>), ...(SETTLEMENT_FILE_PATHS as NonNullable<OpenApiDocument['paths']>) };
   return document;
 }
 
