@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coalitionDb, tenantDb } from '../server/src/db/database.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import { proceduresOf } from '../server/src/http/openapi.ts';
+import { startWorkerHost } from '../server/src/jobs/worker-host.ts';
+import { settlementRunJob } from '../server/src/settlement/settlement-runs.ts';
 import { appRouter } from '../server/src/trpc/app-router.ts';
 import type { ProcedureMeta } from '../server/src/trpc/trpc.ts';
 import { operatorKey } from './support/factories.ts';
@@ -316,6 +318,46 @@ const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
     { input: { since: '2020-01-01T00:00:00Z', endpointId: w.bEndpointId }, refusedWith: notFound('WEBHOOK_ENDPOINT_NOT_FOUND') },
     { input: { since: '2020-01-01T00:00:00Z' }, answersWithOwnDataOnly: true },
   ],
+  // settlement (coalition schema): statements of the agreements the caller is a party to,
+  // runs and reconciliations of the tenant that made them. B's statement is finalized, so
+  // a step that got through would answer 200 or a transition error, never a 404.
+  'settlement.startRun': (w) => [
+    { input: {}, answersWithOwnDataOnly: true },
+    { input: { period: w.lastMonth }, answersWithOwnDataOnly: true },
+    { input: { period: w.lastMonth, tenant: w.b.tenant.slug }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
+  ],
+  'settlement.getRun': (w) => [{ input: { runId: w.bRunId }, refusedWith: notFound('SETTLEMENT_RUN_NOT_FOUND') }],
+  'settlement.build': (w) => [
+    { input: { agreementId: w.bAgreementId, period: w.lastMonth }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bAgreementId, period: w.thisMonth }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bPartnerAgreementId, period: w.thisMonth }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.bIncomingProposalId, period: w.thisMonth }, refusedWith: notFound('AGREEMENT_NOT_FOUND') },
+    { input: { agreementId: w.aAgreementId, period: w.thisMonth }, answersWithOwnDataOnly: true },
+  ],
+  'settlement.list': (w) => [
+    { input: {}, answersWithOwnDataOnly: true },
+    { input: { agreementId: w.bAgreementId }, answersWithOwnDataOnly: true },
+    { input: { period: w.lastMonth, status: 'finalized' }, answersWithOwnDataOnly: true },
+    // B's statement as a page cursor: a position in B's list is not A's.
+    { input: { cursor: w.bStatementId }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
+  ],
+  'settlement.get': (w) => [{ input: { statementId: w.bStatementId }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
+  'settlement.verify': (w) => [{ input: { statementId: w.bStatementId }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
+  'settlement.finalize': (w) => [
+    { input: { statementId: w.bStatementId }, refusedWith: notFound('STATEMENT_NOT_FOUND') },
+    { input: { statementId: w.bStatementId, expectedContentHash: w.bStatementHash }, refusedWith: notFound('STATEMENT_NOT_FOUND') },
+  ],
+  'settlement.pay': (w) => [{ input: { statementId: w.bStatementId, paymentReference: 'PROBE-PAYMENT' }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
+  'settlement.dispute': (w) => [{ input: { statementId: w.bStatementId, reason: 'probe' }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
+  'settlement.resolve': (w) => [{ input: { statementId: w.bStatementId, resolution: 'probe' }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
+  'settlement.adjust': (w) => [{ input: { statementId: w.bStatementId, amountMinor: 100, currency: 'RUB', reason: 'probe' }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
+  'settlement.getReconciliation': (w) => [{ input: { reconciliationId: w.bReconciliationId }, refusedWith: notFound('RECONCILIATION_NOT_FOUND') }],
+  // A's position and transfers only: last month is B's (A had no agreement in force), this month A's own draft.
+  'settlement.netting': (w) => [
+    { input: { period: w.lastMonth }, answersWithOwnDataOnly: true },
+    { input: { period: w.thisMonth }, answersWithOwnDataOnly: true },
+  ],
+  'operator.settlement.netting': (w) => [{ input: { period: w.lastMonth }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
 };
 
 let system: TestSystem;
@@ -380,6 +422,15 @@ function tenantBMarkers(): string[] {
     world.bDeliveryId,
     'hooks.b-tenant.example',
     'B-SECRET-ENDPOINT',
+    // B's settlement: its agreement as a partner, its statement, its reconciliation (and the file's name) and run.
+    world.bPartnerAgreementId,
+    world.bStatementId,
+    world.bStatementHash,
+    world.bReconciliationId,
+    'B-SECRET-LEDGER-1',
+    world.bRunId,
+    world.bVoucherAtD.id,
+    world.bVoucherAtD.code,
   ];
 }
 
@@ -428,6 +479,18 @@ async function snapshotOfB() {
     openVoucher: (await request(system.baseUrl, 'GET', `/api/v1/vouchers/${world.bOpenVoucher.id}`, { key: world.e.key })).body,
     endpoints: await get('/api/v1/webhooks/endpoints'),
     delivery: await get(`/api/v1/webhooks/deliveries/${world.bDeliveryId}`),
+    // settlement: B's statements (with each party's latest reconciliation), the finalized
+    // one, its exports, B's reconciliation and its report, B's run, B's netting; and the
+    // statement as C (the other party) sees it.
+    statements: await get('/api/v1/settlement/statements'),
+    statement: await get(`/api/v1/settlement/statements/${world.bStatementId}`),
+    statementVerified: await get(`/api/v1/settlement/statements/${world.bStatementId}/verify`),
+    statementEntries: await get(`/api/v1/settlement/statements/${world.bStatementId}/entries.csv`),
+    reconciliation: await get(`/api/v1/settlement/reconciliations/${world.bReconciliationId}`),
+    reconciliationReport: await get(`/api/v1/settlement/reconciliations/${world.bReconciliationId}/report.csv`),
+    run: await get(`/api/v1/settlement/runs/${world.bRunId}`),
+    netting: await get(`/api/v1/settlement/netting?period=${world.lastMonth}`),
+    counterpartyStatement: (await request(system.baseUrl, 'GET', `/api/v1/settlement/statements/${world.bStatementId}`, { key: world.c.key })).body,
   };
 }
 
@@ -498,6 +561,105 @@ describe('tenant isolation matrix', () => {
     const exported = await exportCodes(system.baseUrl, world.a.key, world.bOfferId);
     expect(exported.status).toBe(404);
     expect(exported.text).not.toContain(world.bCode);
+    expect(await snapshotOfB()).toEqual(before);
+  });
+
+  it('refuses A the settlement file routes of B: exports, reconciliation upload, reconciliation report', async () => {
+    const before = await snapshotOfB();
+    // What B sees is there to protect: the finalized statement with B's reconciliation on it, the report, the run.
+    expect(before.statement).toMatchObject({ id: world.bStatementId, status: 'finalized', contentHash: world.bStatementHash, totals: [{ amountMinor: 5_000 }] });
+    expect(before.statement.reconciliation.issuer).toMatchObject({ reconciliationId: world.bReconciliationId, reconciled: true, matched: 1, currentForStatement: true });
+    expect(before.counterpartyStatement.reconciliation).toEqual(before.statement.reconciliation);
+    expect(before.reconciliationReport).toContain(world.bVoucher.id);
+    expect(before.run).toMatchObject({ id: world.bRunId, status: 'succeeded' });
+    const reconciliations = () => coalitionDb(system.services.db).selectFrom('settlement_reconciliations').select(['id', 'statement_id', 'tenant_id']).orderBy('id').execute();
+    const rowsBefore = await reconciliations();
+    const asA = async (path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${system.baseUrl}/api/v1/settlement${path}`, { ...init, headers: { authorization: `Bearer ${world.a.key}`, ...init.headers } });
+      return { status: response.status, text: await response.text() };
+    };
+    const uploadAsA = (body: string, query = '') => asA(`/statements/${world.bStatementId}/reconciliations${query}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body });
+    const attempts: [string, { status: number; text: string }, string][] = [
+      ['summary.csv', await asA(`/statements/${world.bStatementId}/summary.csv`), 'STATEMENT_NOT_FOUND'],
+      ['entries.csv', await asA(`/statements/${world.bStatementId}/entries.csv`), 'STATEMENT_NOT_FOUND'],
+      ['statement.html', await asA(`/statements/${world.bStatementId}/statement.html`), 'STATEMENT_NOT_FOUND'],
+      ['upload', await uploadAsA('code,amount\nPROBE-CODE-1,10.00\n'), 'STATEMENT_NOT_FOUND'],
+      ["upload of B's own ledger", await uploadAsA(`voucher_id,amount_minor\n${world.bVoucher.id},5000\n`, '?filename=B-SECRET-LEDGER-1.csv'), 'STATEMENT_NOT_FOUND'],
+      ['report.csv', await asA(`/reconciliations/${world.bReconciliationId}/report.csv`), 'RECONCILIATION_NOT_FOUND'],
+    ];
+    // A refusal may name the id A itself sent; nothing else of B's.
+    const secrets = tenantBMarkers().filter((marker) => marker !== world.bStatementId && marker !== world.bReconciliationId);
+    for (const [label, res, code] of attempts) {
+      expect(res.status, label).toBe(404);
+      expect(JSON.parse(res.text).code, label).toBe(code);
+      for (const secret of secrets) expect(res.text, label).not.toContain(secret);
+    }
+    expect(await reconciliations()).toEqual(rowsBefore);
+    expect(await snapshotOfB()).toEqual(before);
+  });
+
+  it("A's reconciliation of its own statement names none of B's vouchers, even for a code of A's partner that went to B's customer", async () => {
+    const before = await snapshotOfB();
+    const built = await request(system.baseUrl, 'POST', '/api/v1/settlement/statements', { key: world.a.key, body: { agreementId: world.aAgreementId, period: world.thisMonth } });
+    expect(built.status).toBe(200);
+    const response = await fetch(`${system.baseUrl}/api/v1/settlement/statements/${built.body.id}/reconciliations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${world.a.key}`, 'content-type': 'text/csv' },
+      body: `code,amount\n${world.bVoucherAtD.code},50.00\n`,
+    });
+    const reconciliation = (await response.json()) as { id: string; missingOurs: number };
+    expect(response.status).toBe(201);
+    // Not A's voucher: in A's file only, and that is all A learns.
+    expect(reconciliation.missingOurs).toBe(1);
+    const report = await fetch(`${system.baseUrl}/api/v1/settlement/reconciliations/${reconciliation.id}/report.csv`, { headers: { authorization: `Bearer ${world.a.key}` } });
+    expect(report.status).toBe(200);
+    const text = await report.text();
+    expect(text.split('\r\n')[1]).toMatch(/^missing_ours,,,2,/);
+    for (const marker of tenantBMarkers().filter((m) => m !== world.bVoucherAtD.code)) expect(text).not.toContain(marker);
+    expect(await snapshotOfB()).toEqual(before);
+  });
+
+  it("A's settlement run builds A's statements only, and A's netting shows A's position only", async () => {
+    const before = await snapshotOfB();
+    const asA = (method: string, path: string, body?: unknown) => request(system.baseUrl, method, `/api/v1/settlement${path}`, { key: world.a.key, ...(body === undefined ? {} : { body }) });
+    const started = await asA('POST', '/runs', { period: world.thisMonth });
+    expect(started.status).toBe(200);
+    // The runs the matrix queued for A run too; none of them may reach B.
+    const workers = await startWorkerHost({ services: system.services, definitions: [settlementRunJob] });
+    let run: any;
+    try {
+      const deadline = Date.now() + 20_000;
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        run = (await asA('GET', `/runs/${started.body.id}`)).body;
+      } while (run.status !== 'succeeded' && run.status !== 'failed' && Date.now() < deadline);
+    } finally {
+      await workers.close();
+    }
+    // A is a party to one agreement in force (with D): the run saw that one and no other.
+    expect(run).toMatchObject({ status: 'succeeded', period: world.thisMonth, error: null });
+    expect(run.statementsBuilt + run.statementsUnchanged).toBe(1);
+    const aStatements = (await asA('GET', '/statements')).body.statements;
+    expect(aStatements.map((statement: { agreementId: string; period: string }) => [statement.agreementId, statement.period])).toEqual([[world.aAgreementId, world.thisMonth]]);
+    const bThisMonth = await coalitionDb(system.services.db)
+      .selectFrom('settlement_statements')
+      .select('id')
+      .where('agreement_id', 'in', [world.bAgreementId, world.bPartnerAgreementId])
+      .where('period', '=', `${world.thisMonth}-01`)
+      .execute();
+    expect(bThisMonth).toEqual([]);
+
+    // Last month only B's statement exists: B has a position, A none and no transfer.
+    const bNetting = (await request(system.baseUrl, 'GET', `/api/v1/settlement/netting?period=${world.lastMonth}`, { key: world.b.key })).body;
+    expect(bNetting.positions).toEqual([{ tenant: world.b.tenant.slug, currency: 'RUB', owesMinor: 5_000, owedMinor: 0, netMinor: -5_000 }]);
+    const aLastMonth = (await asA('GET', `/netting?period=${world.lastMonth}`)).body;
+    expect(aLastMonth.positions).toEqual([]);
+    expect(aLastMonth.transfers).toEqual([]);
+    // This month: A's own position only.
+    const aThisMonth = (await asA('GET', `/netting?period=${world.thisMonth}`)).body;
+    expect(aThisMonth.positions.map((position: { tenant: string }) => position.tenant)).toEqual([world.a.tenant.slug]);
+    for (const marker of tenantBMarkers()) expect(JSON.stringify(aThisMonth)).not.toContain(marker);
+
     expect(await snapshotOfB()).toEqual(before);
   });
 

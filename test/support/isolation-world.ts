@@ -1,11 +1,16 @@
-import { tenantDb } from '../../server/src/db/database.ts';
+import { coalitionDb, tenantDb } from '../../server/src/db/database.ts';
 import { tenantSchemaName } from '../../server/src/db/schema-names.ts';
+import { startWorkerHost } from '../../server/src/jobs/worker-host.ts';
+import { settlementRunJob } from '../../server/src/settlement/settlement-runs.ts';
+import { periodBounds, periodLabel, previousPeriod } from '../../server/src/settlement/statement.ts';
+import { monthOf } from '../../server/src/system/calendar.ts';
 import { ManualClock } from '../../server/src/system/clock.ts';
 import { activeAgreement, codeList, createReward, customersWithStickers, exchange, offerWithCodes, type ExchangeWorld } from './exchange.ts';
 import { keyFor, tenantWithKey, uniqueSlug, type TenantWithKey } from './factories.ts';
 import { request } from './http-client.ts';
 import { campaignBody, createCampaign, purchaseBody, recordPurchase } from './issuer.ts';
 import { createOffer, startImportWorkers, uploadCsv, waitForBatch } from './partner.ts';
+import { seedEntry } from './settlement.ts';
 import type { TestSystem } from './test-system.ts';
 
 /**
@@ -63,6 +68,22 @@ export interface World {
   bRedeemKey: string;
   bRedeemBody: { code: string; orderRef: string; orderAmountMinor: number; currency: string };
 
+  /** E (issuer) × B (partner), active: B's agreement as a partner shop. */
+  bPartnerAgreementId: string;
+
+  /**
+   * B's settlement. The B×C agreement has been in force since the start of last month
+   * (its acceptance seeded back) and charged B for one code then; B built and finalized
+   * last month's statement, reconciled it with its own list and ran a settlement run
+   * for last month. Months are the agreements' (Europe/Moscow), as YYYY-MM.
+   */
+  lastMonth: string;
+  thisMonth: string;
+  bStatementId: string;
+  bStatementHash: string;
+  bReconciliationId: string;
+  bRunId: string;
+
   /** B's webhook endpoint (its secret is B's), and a delivery to it (a test event). */
   bEndpointId: string;
   bEndpointSecret: string;
@@ -76,6 +97,8 @@ export interface World {
   aRewardId: string;
   aCustomerId: string;
   aVoucherId: string;
+  /** B's voucher holding a code of D (A's partner), under B's own agreement with D. */
+  bVoucherAtD: { id: string; code: string };
 }
 
 /** An ExchangeWorld view of an issuer/partner pair on the shared test system, for the support/exchange.ts helpers. */
@@ -156,6 +179,42 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
     const bRedeemBody = { code: bRedeemedVoucher.code, orderRef: 'B-SECRET-ORDER-7731', orderAmountMinor: 400_000, currency: 'RUB' };
     const bRedemption = ok(await request(baseUrl, 'POST', '/api/v1/redemptions', { key: b.key, body: bRedeemBody, headers: { 'idempotency-key': bRedeemKey } }), 'B redemption');
 
+    // B's settlement: last month's statement of the B×C agreement, finalized and
+    // reconciled by B, and a run B asked for. The agreement is accepted now; seeding its
+    // acceptance back to the start of last month (and one charge then) gives B a month
+    // that has ended, so its statement can be finalized on the real clock.
+    const thisMonth = monthOf(now, bAgreement.timezone);
+    const lastMonth = previousPeriod(thisMonth);
+    const lastMonthStart = periodBounds(lastMonth, bAgreement.timezone).start;
+    await coalitionDb(system.services.db)
+      .updateTable('agreements')
+      .set({ proposed_at: lastMonthStart, accepted_at: lastMonthStart, valid_from: lastMonthStart, created_at: lastMonthStart })
+      .where('id', '=', bAgreement.id)
+      .execute();
+    await seedEntry(bc, bAgreement.id, { voucherId: bVoucher.id, offerId: cOffer.id, event: 'code_issued', amountMinor: 5_000, occurredAt: new Date(lastMonthStart.getTime() + 86_400_000) });
+    const settlement = (method: string, path: string, body?: unknown) => request(baseUrl, method, `/api/v1/settlement${path}`, { key: b.key, ...(body === undefined ? {} : { body }) });
+    const bDraft = ok(await settlement('POST', '/statements', { agreementId: bAgreement.id, period: periodLabel(lastMonth) }), 'B statement');
+    const bStatement = ok(await settlement('POST', `/statements/${bDraft.id}/finalize`, { expectedContentHash: bDraft.contentHash }), 'B finalize');
+    const reconciled = await fetch(`${baseUrl}/api/v1/settlement/statements/${bStatement.id}/reconciliations?filename=B-SECRET-LEDGER-1.csv`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b.key}`, 'content-type': 'text/csv' },
+      body: `voucher_id,amount_minor\n${bVoucher.id},5000\n`,
+    });
+    const bReconciliation = (await reconciled.json()) as { id: string; reconciled: boolean };
+    if (reconciled.status !== 201 || !bReconciliation.reconciled) throw new Error(`B reconciliation: ${reconciled.status} ${JSON.stringify(bReconciliation)}`);
+    // B's run is carried out here, so that nothing of B's is left queued for a later worker to change.
+    const bRun = ok(await settlement('POST', '/runs', { period: periodLabel(lastMonth) }), 'B run');
+    const settlementWorkers = await startWorkerHost({ services: system.services, definitions: [settlementRunJob] });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (ok(await settlement('GET', `/runs/${bRun.id}`), 'B run').status !== 'succeeded') {
+        if (Date.now() > deadline) throw new Error(`B run ${bRun.id} did not succeed`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await settlementWorkers.close();
+    }
+
     // B's webhook endpoint and one delivery (nothing sends it here: it stays pending).
     const bEndpoint = ok(
       await request(baseUrl, 'POST', '/api/v1/webhooks/endpoints', { key: b.key, body: { url: 'https://hooks.b-tenant.example/coalition', description: 'B-SECRET-ENDPOINT' } }),
@@ -171,6 +230,15 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
     const aReward = await createReward(ad, { agreementId: aAgreement.id, offerId: dOffer.id, title: 'A reward' });
     const [aCustomerId] = await customersWithStickers(ad, 1, 100);
     const aVoucher = ok(await exchange(ad, { customer: { customerId: aCustomerId }, rewardId: aReward.id }), 'A exchange');
+
+    // D deals with B too: B (issuer) runs an agreement over another offer of D's, and one
+    // of D's codes went to B's customer. A may come to know such a code (a shopper shows it).
+    const bd = pairOf(system, b, d, campaign.id, workers);
+    const dOfferOfB = await offerWithCodes(bd, codeList('D-FOR-B-SECRET-', 2));
+    const bdAgreement = await activeAgreement(bd, [dOfferOfB.id]);
+    const bdReward = await createReward(bd, { agreementId: bdAgreement.id, offerId: dOfferOfB.id, title: 'B reward at D' });
+    const [bdCustomerId] = await customersWithStickers(bd, 1, 10);
+    const bVoucherAtD = ok(await exchange(bd, { customer: { customerId: bdCustomerId }, rewardId: bdReward.id }), 'B exchange at D');
 
     return {
       a,
@@ -201,6 +269,13 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
       bRedemptionId: bRedemption.id,
       bRedeemKey,
       bRedeemBody,
+      bPartnerAgreementId: ebAgreement.id,
+      lastMonth: periodLabel(lastMonth),
+      thisMonth: periodLabel(thisMonth),
+      bStatementId: bStatement.id,
+      bStatementHash: bStatement.contentHash,
+      bReconciliationId: bReconciliation.id,
+      bRunId: bRun.id,
       bEndpointId: bEndpoint.id,
       bEndpointSecret: bEndpoint.secret,
       bDeliveryId: bTest.deliveryId,
@@ -211,6 +286,7 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
       aRewardId: aReward.id,
       aCustomerId: aCustomerId!,
       aVoucherId: aVoucher.id,
+      bVoucherAtD: { id: bVoucherAtD.id, code: bVoucherAtD.code },
     };
   } finally {
     await workers.close();

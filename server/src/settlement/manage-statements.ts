@@ -90,8 +90,20 @@ async function closedPeriodsBefore(trx: Database, agreementId: string, period: s
   return rows.map((row) => row.period);
 }
 
+/**
+ * What a draft covers: its month's entries, and the late entries of finalized months
+ * unless an earlier draft exists (the earliest open statement takes them, so two drafts
+ * never both show them; finalizing in order keeps it that way).
+ */
 async function openSource(trx: Database, agreementId: string, period: string): Promise<EntrySource> {
-  return { kind: 'open', agreementId, period, closedPeriods: await closedPeriodsBefore(trx, agreementId, period) };
+  const earlierDraft = await coalitionDb(trx)
+    .selectFrom('settlement_statements')
+    .select('id')
+    .where('agreement_id', '=', agreementId)
+    .where('period', '<', period)
+    .where('status', '=', 'draft')
+    .executeTakeFirst();
+  return { kind: 'open', agreementId, period, closedPeriods: earlierDraft ? [] : await closedPeriodsBefore(trx, agreementId, period) };
 }
 
 /** Replaces a statement's lines and content in the caller's transaction. */
@@ -443,12 +455,17 @@ function changed(row: StatementRow, expected: string, actual: string): AppError 
  * compares it byte for byte with the stored one: for a finalized statement they must
  * be identical whatever happened since.
  */
+/** The document a rebuild of the statement would give now (what it covers now), without storing anything. */
+export async function rebuiltDocument(db: Database, row: StatementRow): Promise<string> {
+  const agreement = (await findAgreement(coalitionDb(db), row.agreement_id))!;
+  const header = await headerFor(db, agreement, row.period, row.id);
+  return statementDocument(header, statementContent(header, await summarizeEntries(db, await sourceOf(db, row))));
+}
+
 export async function verifyStatement(context: Pick<SettlementContext, 'services' | 'tenant'>, id: string): Promise<{ statementId: string; status: StatementStatus; identical: boolean; contentHash: string; rebuiltContentHash: string }> {
   const { services, tenant } = context;
   const row = await requireStatement(services.db, tenant.id, id);
-  const agreement = (await findAgreement(coalitionDb(services.db), row.agreement_id))!;
-  const header = await headerFor(services.db, agreement, row.period, row.id);
-  const rebuilt = statementDocument(header, statementContent(header, await summarizeEntries(services.db, await sourceOf(services.db, row))));
+  const rebuilt = await rebuiltDocument(services.db, row);
   return { statementId: id, status: row.status, identical: rebuilt === row.document, contentHash: row.content_hash!, rebuiltContentHash: contentHash(rebuilt) };
 }
 

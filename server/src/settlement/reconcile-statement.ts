@@ -5,9 +5,9 @@ import { tenantSchemaName } from '../db/schema-names.ts';
 import { AppError } from '../errors/app-error.ts';
 import { CodeVault } from '../pools/code-vault.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
-import { sourceOf, statementOfParty, type SettlementContext } from './manage-statements.ts';
+import { rebuiltDocument, sourceOf, statementOfParty, type SettlementContext } from './manage-statements.ts';
 import { parseReconciliationFile, reconcile, reportCsvLines, type OurVoucher, type ResolvedRow } from './reconciliation-file.ts';
-import { entriesOf, parseDocument } from './statement-document.ts';
+import { contentHash, entriesOf, parseDocument } from './statement-document.ts';
 import { newReconciliationId } from './statement.ts';
 
 /** Rows a reconciliation file may have: a month of one agreement's redemptions, with room to spare. */
@@ -107,7 +107,13 @@ export async function uploadReconciliation(
   const statement = await statementOfParty(db, tenant.id, statementId);
   const document = parseDocument(statement.document!);
   const parsed = parseReconciliationFile(file.text, { currency: document.agreement.currency, maxRows: RECONCILIATION_MAX_ROWS });
-  const ours = await ourVouchers(db, statement);
+  // Our side and the content it belongs to, from one snapshot: for a draft that is what
+  // a rebuild would give now, which is not the stored draft if entries arrived since
+  // (the result then shows as not current until the draft is rebuilt).
+  const { ours, comparedHash } = await db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => ({ ours: await ourVouchers(trx, statement), comparedHash: contentHash(await rebuiltDocument(trx, statement)) }));
   const ourIds = new Set(ours.map((voucher) => voucher.voucherId));
 
   const codes = [...new Set(parsed.rows.filter((row) => row.voucherId === null && row.code !== null).map((row) => row.code!.toUpperCase()))];
@@ -124,16 +130,16 @@ export async function uploadReconciliation(
     if (codeOfId.size) {
       const vouchers = await coalitionDb(db)
         .selectFrom('vouchers')
-        .select(['id', 'code_id', 'issued_at'])
+        .select(['id', 'code_id'])
         .where('partner_tenant_id', '=', document.partner.id)
+        .where('agreement_id', '=', statement.agreement_id)
         .where('code_id', 'in', [...codeOfId.keys()])
-        .orderBy('issued_at')
         .execute();
       for (const voucher of vouchers) {
-        const code = codeOfId.get(String(voucher.code_id))!;
-        const current = voucherOfCode.get(code);
-        // This statement's voucher wins; otherwise the latest issue.
-        if (current === undefined || !ourIds.has(current)) voucherOfCode.set(code, voucher.id);
+        // Only this statement's vouchers: a code of the partner's pool that went to
+        // someone else's customer (another agreement, another issuer) tells the
+        // uploader nothing, not even that it was issued.
+        if (ourIds.has(voucher.id)) voucherOfCode.set(codeOfId.get(String(voucher.code_id))!, voucher.id);
       }
     }
   }
@@ -154,7 +160,7 @@ export async function uploadReconciliation(
         uploaded_by: context.actor,
         uploaded_at: now,
         filename: file.filename,
-        statement_hash: statement.content_hash!,
+        statement_hash: comparedHash,
         rows: parsed.rows.length + parsed.problems.length,
         invalid_rows: parsed.problems.length,
         matched: result.counts.matched,
