@@ -149,7 +149,7 @@ export async function runSettlementBench(app: BenchApp): Promise<SettlementFigur
   if (unchanged.unchanged !== SETTLEMENT_AGREEMENT_COUNT) throw new Error(`A second run changed ${unchanged.built} statements; expected none.`);
 
   // The statements' totals must be the GROUP BY's, per agreement.
-  const statements = await coalition.selectFrom('settlement_statements').select(['id', 'agreement_id', 'totals', 'period_end']).where('agreement_id', 'like', 'agr_bench%').execute();
+  const statements = await coalition.selectFrom('settlement_statements').select(['id', 'agreement_id', 'totals', 'content_hash']).where('agreement_id', 'like', 'agr_bench%').execute();
   const expected = new Map<string, number>();
   for (const row of groups) expected.set(row.agreement_id, (expected.get(row.agreement_id) ?? 0) + Number(row.amount));
   const totalsAgree = statements.every((row) => (row.totals as Array<{ netMinor: number }>).reduce((sum, total) => sum + total.netMinor, 0) === expected.get(row.agreement_id));
@@ -158,7 +158,7 @@ export async function runSettlementBench(app: BenchApp): Promise<SettlementFigur
   // Finalizing needs the month to have ended: it has (the previous month).
   const finalizeStarted = performance.now();
   for (const row of statements) {
-    await finalizeStatement({ services, tenant: { id: issuer.id } as never, actor: 'bench', now: services.clock.now() }, row.id, {});
+    await finalizeStatement({ services, tenant: { id: issuer.id } as never, actor: 'bench', now: services.clock.now() }, row.id, { expectedContentHash: row.content_hash! });
   }
   const finalizeSeconds = seconds(finalizeStarted);
 

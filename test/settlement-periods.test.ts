@@ -304,11 +304,11 @@ describe('a month is finalized from its local end, to the millisecond, and in mo
     world.clock.set(new Date(new Date(newYorkEnd).getTime() - 1));
     const november = (await issuer.build(agreements.newYork!.agreementId, '2026-11')).body;
     expect(november).toMatchObject({ periodStart: '2026-11-01T04:00:00.000Z', periodEnd: newYorkEnd, entryCount: 1 });
-    const tooEarly = await issuer.finalize(november.id);
+    const tooEarly = await issuer.finalize(november.id, november.contentHash);
     expect(tooEarly.status).toBe(409);
     expect(tooEarly.body).toMatchObject({ code: 'STATEMENT_PERIOD_OPEN', details: { periodEnd: newYorkEnd } });
     world.clock.set(newYorkEnd);
-    const outOfOrder = await issuer.finalize(november.id);
+    const outOfOrder = await issuer.finalize(november.id, november.contentHash);
     expect(outOfOrder.status).toBe(409);
     expect(outOfOrder.body).toMatchObject({ code: 'EARLIER_PERIOD_UNSETTLED', details: { statementId: november.id, periods: ['2026-10'] } });
     expect((await issuer.get(november.id)).body.status).toBe('draft');
@@ -317,7 +317,7 @@ describe('a month is finalized from its local end, to the millisecond, and in mo
     const berlinOctober = (await issuer.build(agreements.berlinNoOctober!.agreementId, '2026-10')).body;
     expect(berlinOctober).toMatchObject({ status: 'draft', entryCount: 0, lines: [], totals: [] });
     const berlinNovember = (await issuer.build(agreements.berlinNoOctober!.agreementId, '2026-11')).body;
-    const refused = await issuer.finalize(berlinNovember.id);
+    const refused = await issuer.finalize(berlinNovember.id, berlinNovember.contentHash);
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'EARLIER_PERIOD_UNSETTLED', details: { periods: ['2026-10'] } });
   });

@@ -470,7 +470,9 @@ async function runScenario(scenario: Scenario): Promise<void> {
       expect(mine.status).toBe(200);
       expect(mine.body.positions, context).toEqual(positions);
       expect(mine.body.transfers, context).toEqual(view.transfers.filter((transfer: any) => transfer.from === tenant.slug || transfer.to === tenant.slug));
-      expect(mine.body).toMatchObject({ period, statements: view.statements, draftStatements: view.draftStatements });
+      // Counted: its own statements only, and only the currencies it has a balance in.
+      expect(mine.body, context).toMatchObject({ period, statements: listed.body.statements.length, draftStatements: listed.body.statements.filter((statement: any) => statement.status === 'draft').length });
+      expect(Object.keys(mine.body.optimal).sort(), context).toEqual([...new Set(positions.map((position: any) => position.currency))].sort());
     }
   }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../server/src/errors/app-error.ts';
 import { CsvRecordReader } from '../server/src/pools/csv-records.ts';
 import {
+  MAX_ROW_AMOUNT_MINOR,
   parseReconciliationFile,
   reconcile,
   reportCsvLines,
@@ -105,7 +106,9 @@ describe('parseReconciliationFile', () => {
     expect(amountOf('1500', 'JPY')).toBe(1_500);
     expect(amountOf('1.234', 'KWD')).toBe(1_234);
     expect(amountOf('150.5', 'EUR')).toBe(15_050);
-    expect(amountOf('90071992547409.91')).toBe(Number.MAX_SAFE_INTEGER);
+    // The largest row amount: 100,000,000.00 (sums of a whole file stay exact).
+    expect(amountOf('100000000.00')).toBe(MAX_ROW_AMOUNT_MINOR);
+    expect(amountOf('100000000.01')).toBe('BAD_AMOUNT');
   });
 
   it('refuses amounts that are not exact in the currency, not decimal, or too large', () => {
@@ -219,7 +222,7 @@ describe('parseReconciliationFile', () => {
   it('refuses more data rows than allowed, counting bad rows too', () => {
     const rows = (n: number) => ['code,amount', ...Array.from({ length: n }, (_, i) => (i === 0 ? ',1' : `C${i},1`))].join('\n');
     expect(parse(rows(3), { currency: 'RUB', maxRows: 3 }).rows).toHaveLength(2);
-    expect(fileErrorOf(rows(4), { currency: 'RUB', maxRows: 3 }).details).toMatchObject({ reason: 'TOO_MANY_ROWS', maxRows: 3, rows: 4 });
+    expect(fileErrorOf(rows(4), { currency: 'RUB', maxRows: 3 }).details).toMatchObject({ reason: 'TOO_MANY_ROWS', maxRows: 3 });
   });
 });
 

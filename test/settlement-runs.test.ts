@@ -183,7 +183,8 @@ describe('the schedule: an agreement is settled at 03:00 on the 1st in its own t
     world.clock.set('2026-11-01T08:00:00Z');
     const runId = await sweep();
     expect(runId).toMatch(/^srun_/);
-    expect(await settled(world, runId!)).toMatchObject({ trigger: 'schedule', status: 'succeeded', attempts: 1, statements_built: 1, statements_unchanged: 1 });
+    // Moscow's statement, built after it was due, is not even looked at again.
+    expect(await settled(world, runId!)).toMatchObject({ trigger: 'schedule', status: 'succeeded', attempts: 1, statements_built: 1, statements_unchanged: 0 });
     expect(await statementsOf(world, newYork.id)).toEqual([
       expect.objectContaining({
         period: '2026-10-01',
@@ -242,7 +243,7 @@ describe('a scheduled run builds only the agreements that are due, not every clo
     world.clock.set('2026-11-01T02:00:00Z');
     const berlinRun = await sweep();
     expect(berlinRun).toMatch(/^srun_/);
-    expect(await settled(world, berlinRun!)).toMatchObject({ status: 'succeeded', statements_built: 1, statements_unchanged: 1 });
+    expect(await settled(world, berlinRun!)).toMatchObject({ status: 'succeeded', statements_built: 1, statements_unchanged: 0 });
     expect(await statementsOf(world, berlin.id)).toEqual([expect.objectContaining({ period: '2026-10-01', built_at: new Date('2026-11-01T02:00:00Z'), built_by: `run:${berlinRun}` })]);
   });
 });

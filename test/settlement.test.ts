@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeList, rewardWithCodes, startExchangeWorld, type ExchangeWorld } from './support/exchange.ts';
 import { tenantWithKey, uniqueSlug } from './support/factories.ts';
 import { coalitionOf, issuedVoucher, redeem, reverse } from './support/redemption.ts';
+import { request } from './support/http-client.ts';
 import { settlementApi } from './support/settlement.ts';
 
 // Moscow has no DST: October's statement covers 2026-09-30T21:00Z to 2026-10-31T21:00Z.
@@ -81,8 +82,11 @@ describe('a month of redemptions becomes a statement both parties can finalize, 
     const finalized = await issuer.finalize(october.id, october.contentHash);
     expect(finalized.status).toBe(200);
     expect(finalized.body).toMatchObject({ status: 'finalized', finalizedBy: 'issuer', contentHash: october.contentHash, totals: october.totals, lines: october.lines });
-    // Finalizing again answers the statement as it is.
-    expect((await partner.finalize(october.id)).body).toMatchObject({ status: 'finalized', finalizedBy: 'issuer' });
+    // Finalizing again answers the statement as it is; a hash is always required.
+    expect((await partner.finalize(october.id, october.contentHash)).body).toMatchObject({ status: 'finalized', finalizedBy: 'issuer' });
+    const noHash = await request(world.system.baseUrl, 'POST', `/api/v1/settlement/statements/${october.id}/finalize`, { key: world.partner.key, body: {} });
+    expect(noHash.status).toBe(400);
+    expect(noHash.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [{ path: 'expectedContentHash' }] } });
   });
 
   it('a reversal after finalization leaves October byte-identical and lands in November as an adjustment to October', async () => {
@@ -117,8 +121,21 @@ describe('a month of redemptions becomes a statement both parties can finalize, 
   });
 
   it('the partner concedes an adjustment, which lands on the open month referring to October; the issuer then resolves', async () => {
-    const conceded = await partner.adjust(october.id, { amountMinor: 1_000, currency: 'RUB', reason: 'Goodwill for ORD-1' });
+    const noKey = await partner.adjust(october.id, { amountMinor: 1_000, currency: 'RUB', reason: 'Goodwill for ORD-1' }, null);
+    expect(noKey.status).toBe(400);
+    expect(noKey.body.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
+    const conceded = await partner.adjust(october.id, { amountMinor: 1_000, currency: 'RUB', reason: 'Goodwill for ORD-1' }, 'adj-ord-1');
     expect(conceded.status).toBe(200);
+    // A retry (the answer was lost) records nothing more and answers the same.
+    const retried = await partner.adjust(october.id, { amountMinor: 1_000, currency: 'RUB', reason: 'Goodwill for ORD-1' }, 'adj-ord-1');
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body.adjustment).toEqual(conceded.body.adjustment);
+    const reused = await partner.adjust(october.id, { amountMinor: 2_000, currency: 'RUB', reason: 'Goodwill for ORD-1' }, 'adj-ord-1');
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const wrongCurrency = await partner.adjust(october.id, { amountMinor: 1_000, currency: 'EUR', reason: 'Goodwill' });
+    expect(wrongCurrency.status).toBe(400);
+    expect(wrongCurrency.body.details.issues[0].path).toBe('currency');
     // The partner is the payee: conceding lowers what it is owed.
     expect(conceded.body.adjustment).toEqual({ amountMinor: -1_000, currency: 'RUB', period: '2026-12', reason: 'Goodwill for ORD-1' });
     const resolved = await issuer.resolve(october.id, 'Adjusted by 10.00 RUB in December');

@@ -344,13 +344,16 @@ const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
   'settlement.get': (w) => [{ input: { statementId: w.bStatementId }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
   'settlement.verify': (w) => [{ input: { statementId: w.bStatementId }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
   'settlement.finalize': (w) => [
-    { input: { statementId: w.bStatementId }, refusedWith: notFound('STATEMENT_NOT_FOUND') },
+    // The hash is required of everyone: refused before any lookup.
+    { input: { statementId: w.bStatementId }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
     { input: { statementId: w.bStatementId, expectedContentHash: w.bStatementHash }, refusedWith: notFound('STATEMENT_NOT_FOUND') },
   ],
   'settlement.pay': (w) => [{ input: { statementId: w.bStatementId, paymentReference: 'PROBE-PAYMENT' }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
   'settlement.dispute': (w) => [{ input: { statementId: w.bStatementId, reason: 'probe' }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
   'settlement.resolve': (w) => [{ input: { statementId: w.bStatementId, resolution: 'probe' }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
-  'settlement.adjust': (w) => [{ input: { statementId: w.bStatementId, amountMinor: 100, currency: 'RUB', reason: 'probe' }, refusedWith: notFound('STATEMENT_NOT_FOUND') }],
+  'settlement.adjust': (w, face) => [
+    { input: { statementId: w.bStatementId, amountMinor: 100, currency: 'RUB', reason: 'probe' }, headers: { 'idempotency-key': `probe-adjust-${face}` }, refusedWith: notFound('STATEMENT_NOT_FOUND') },
+  ],
   'settlement.getReconciliation': (w) => [{ input: { reconciliationId: w.bReconciliationId }, refusedWith: notFound('RECONCILIATION_NOT_FOUND') }],
   // A's position and transfers only: last month is B's (A had no agreement in force), this month A's own draft.
   'settlement.netting': (w) => [

@@ -109,6 +109,43 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addCheckConstraint('settlement_statement_lines_section', sql`section in ('period', 'adjustment')`)
     .execute();
 
+  // A finalized statement's content never changes, whatever code runs: its document,
+  // hash, totals, period and parties are refused any update, it is never deleted, and
+  // its lines are refused any change.
+  await sql`
+    create function coalition.settlement_statements_content_is_fixed() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'DELETE' then
+        if old.status <> 'draft' then
+          raise exception 'statement % is %: it is never deleted', old.id, old.status using errcode = 'P0001';
+        end if;
+        return old;
+      end if;
+      if old.status <> 'draft' and (new.document is distinct from old.document or new.content_hash is distinct from old.content_hash
+          or new.totals is distinct from old.totals or new.entry_count <> old.entry_count or new.period <> old.period
+          or new.period_start <> old.period_start or new.period_end <> old.period_end or new.agreement_id <> old.agreement_id
+          or new.status = 'draft') then
+        raise exception 'statement % is %: its content is fixed', old.id, old.status using errcode = 'P0001';
+      end if;
+      return new;
+    end $$`.execute(db);
+  await sql`
+    create trigger settlement_statements_fixed before update or delete on coalition.settlement_statements
+    for each row execute function coalition.settlement_statements_content_is_fixed()`.execute(db);
+  await sql`
+    create function coalition.settlement_statement_lines_are_fixed() returns trigger language plpgsql as $$
+    declare
+      target text := coalesce(new.statement_id, old.statement_id);
+    begin
+      if tg_op = 'UPDATE' or exists (select 1 from coalition.settlement_statements where id = target and status <> 'draft') then
+        raise exception 'lines of statement % are fixed', target using errcode = 'P0001';
+      end if;
+      return coalesce(new, old);
+    end $$`.execute(db);
+  await sql`
+    create trigger settlement_statement_lines_fixed before insert or update or delete on coalition.settlement_statement_lines
+    for each row execute function coalition.settlement_statement_lines_are_fixed()`.execute(db);
+
   // Which entries a finalized statement took: an entry is settled by one statement only
   // (the primary key), and a late entry, committed after its period's statement was
   // finalized, is left for the next one as an adjustment.
@@ -117,6 +154,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('entry_id', 'bigint', (col) => col.primaryKey())
     .addColumn('statement_id', 'text', (col) => col.notNull().references('settlement_statements.id'))
     .execute();
+  await sql`
+    create function coalition.settlement_statement_entries_are_fixed() returns trigger language plpgsql as $$
+    begin
+      raise exception 'settlement_statement_entries is append-only: % is not allowed', tg_op using errcode = 'P0001';
+    end $$`.execute(db);
+  await sql`
+    create trigger settlement_statement_entries_no_update_delete before update or delete on coalition.settlement_statement_entries
+    for each row execute function coalition.settlement_statement_entries_are_fixed()`.execute(db);
+  await sql`
+    create trigger settlement_statement_entries_no_truncate before truncate on coalition.settlement_statement_entries
+    for each statement execute function coalition.settlement_statement_entries_are_fixed()`.execute(db);
   await db.schema.createIndex('settlement_statement_entries_statement_idx').on('settlement_statement_entries').columns(['statement_id', 'entry_id']).execute();
 
   // Settlement runs: the scheduled close of a period and runs asked for through the API.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { findAgreement } from '../../server/src/agreements/agreement.queries.ts';
 import { coalitionDb } from '../../server/src/db/database.ts';
 import type { SettlementEvent } from '../../server/src/db/tables.ts';
@@ -8,17 +9,20 @@ import { request, type ApiResponse } from './http-client.ts';
 /** The settlement API as a finance team calls it, with a given key. */
 export function settlementApi(world: ExchangeWorld, key: string) {
   const base = world.system.baseUrl;
-  const call = (method: string, path: string, body?: unknown): Promise<ApiResponse> => request(base, method, `/api/v1/settlement${path}`, { key, ...(body === undefined ? {} : { body }) });
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> =>
+    request(base, method, `/api/v1/settlement${path}`, { key, headers, ...(body === undefined ? {} : { body }) });
   return {
     build: (agreementId: string, period: string) => call('POST', '/statements', { agreementId, period }),
     list: (query = '') => call('GET', `/statements${query}`),
     get: (id: string) => call('GET', `/statements/${id}`),
     verify: (id: string) => call('GET', `/statements/${id}/verify`),
-    finalize: (id: string, expectedContentHash?: string) => call('POST', `/statements/${id}/finalize`, expectedContentHash === undefined ? {} : { expectedContentHash }),
+    finalize: (id: string, expectedContentHash: string) => call('POST', `/statements/${id}/finalize`, { expectedContentHash }),
     pay: (id: string, paymentReference: string) => call('POST', `/statements/${id}/pay`, { paymentReference }),
     dispute: (id: string, reason: string) => call('POST', `/statements/${id}/dispute`, { reason }),
     resolve: (id: string, resolution: string) => call('POST', `/statements/${id}/resolve`, { resolution }),
-    adjust: (id: string, body: { amountMinor: number; currency: string; reason: string }) => call('POST', `/statements/${id}/adjustments`, body),
+    /** `idempotencyKey: null` sends none. */
+    adjust: (id: string, body: { amountMinor: number; currency: string; reason: string }, idempotencyKey: string | null = randomUUID()) =>
+      call('POST', `/statements/${id}/adjustments`, body, idempotencyKey === null ? {} : { 'idempotency-key': idempotencyKey }),
     startRun: (period?: string) => call('POST', '/runs', period === undefined ? {} : { period }),
     getRun: (id: string) => call('GET', `/runs/${id}`),
     netting: (period: string) => call('GET', `/netting?period=${period}`),

@@ -9,6 +9,7 @@ import type { SettlementStatementsTable, StatementStatus } from '../db/tables.ts
 import { AppError } from '../errors/app-error.ts';
 import { parseInput, validationError } from '../errors/validation.ts';
 import { appendOutboxEvent, type OutboxEventType } from '../outbox/events.ts';
+import { requireIdempotencyKey, runIdempotent } from '../idempotency/run-idempotent.ts';
 import { monthOf } from '../system/calendar.ts';
 import type { AppServices } from '../system/services.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
@@ -36,6 +37,7 @@ import {
   statementDocument,
   summarizeEntries,
   type EntrySource,
+  type EntrySummary,
   type StatementHeader,
 } from './statement-document.ts';
 
@@ -111,12 +113,12 @@ async function writeContent(
   trx: Database,
   statementId: string,
   header: StatementHeader,
-  source: EntrySource,
+  covered: EntrySummary | { source: EntrySource; takeInto: string },
   patch: Updateable<SettlementStatementsTable>,
-  options: { takeInto?: string } = {},
 ): Promise<StatementRow> {
   const coalition = coalitionDb(trx);
-  const content = statementContent(header, await summarizeEntries(trx, source, options));
+  const summary = 'source' in covered ? await summarizeEntries(trx, covered.source, { takeInto: covered.takeInto }) : covered;
+  const content = statementContent(header, summary);
   const document = statementDocument(header, content);
   await coalition.deleteFrom('settlement_statement_lines').where('statement_id', '=', statementId).execute();
   if (content.lines.length) {
@@ -172,10 +174,9 @@ export async function buildStatement(db: Database, agreementId: string, period: 
     const statementId = existing?.id ?? newStatementId();
     const header = await headerFor(trx, agreement, period, statementId);
     const source = await openSource(trx, agreementId, period);
-    if (existing) {
-      const document = statementDocument(header, statementContent(header, await summarizeEntries(trx, source)));
-      if (existing.document === document) return { statement: existing, changed: false };
-    } else {
+    const summary = await summarizeEntries(trx, source);
+    if (existing && existing.document === statementDocument(header, statementContent(header, summary))) return { statement: existing, changed: false };
+    if (!existing) {
       const { payer, payee } = payerAndPayee(agreement);
       await coalition
         .insertInto('settlement_statements')
@@ -198,7 +199,7 @@ export async function buildStatement(db: Database, agreementId: string, period: 
         })
         .execute();
     }
-    const statement = await writeContent(trx, statementId, header, source, {
+    const statement = await writeContent(trx, statementId, header, summary, {
       built_at: by.now,
       built_by: by.actor,
       build_count: (existing?.build_count ?? 0) + 1,
@@ -234,7 +235,7 @@ async function latestReconciliations(db: Database, rows: readonly StatementRow[]
   if (rows.length === 0) return out;
   const latest = await coalitionDb(db)
     .selectFrom('settlement_reconciliations')
-    .selectAll()
+    .select(['id', 'statement_id', 'tenant_id', 'uploaded_at', 'reconciled', 'matched', 'missing_ours', 'missing_theirs', 'mismatched', 'invalid_rows', 'statement_hash'])
     .distinctOn(['statement_id', 'tenant_id'])
     .where('statement_id', 'in', rows.map((row) => row.id))
     .orderBy('statement_id')
@@ -431,9 +432,8 @@ export async function finalizeStatement(context: SettlementContext, id: string, 
       trx,
       id,
       header,
-      { kind: 'open', agreementId: current.agreement_id, period: current.period, closedPeriods: closed },
+      { source: { kind: 'open', agreementId: current.agreement_id, period: current.period, closedPeriods: closed }, takeInto: id },
       { status: 'finalized', finalized_at: now, finalized_by: context.actor, finalized_by_tenant_id: tenant.id, updated_at: now },
-      { takeInto: id },
     );
     if (input.expectedContentHash !== undefined && input.expectedContentHash !== finalized.content_hash) throw changed(current, input.expectedContentHash, finalized.content_hash!);
     await announce(trx, finalized, STATEMENT_EVENTS.finalized, { side: sideOf(finalized, tenant.id)!, actor: context.actor }, {}, now);
@@ -457,9 +457,26 @@ function changed(row: StatementRow, expected: string, actual: string): AppError 
  */
 /** The document a rebuild of the statement would give now (what it covers now), without storing anything. */
 export async function rebuiltDocument(db: Database, row: StatementRow): Promise<string> {
-  const agreement = (await findAgreement(coalitionDb(db), row.agreement_id))!;
-  const header = await headerFor(db, agreement, row.period, row.id);
+  // A finalized statement keeps the header it was finalized with (its month's instants
+  // stay those of the time zone data of that day); only its content is derived again,
+  // from exactly the entries it took.
+  const header = row.status === 'draft' ? await headerFor(db, (await findAgreement(coalitionDb(db), row.agreement_id))!, row.period, row.id) : storedHeader(row);
   return statementDocument(header, statementContent(header, await summarizeEntries(db, await sourceOf(db, row))));
+}
+
+function storedHeader(row: StatementRow): StatementHeader {
+  const document = JSON.parse(row.document!) as Omit<StatementHeader, 'periodStart' | 'periodEnd' | 'period'> & { periodStart: string; periodEnd: string };
+  return {
+    statementId: row.id,
+    agreement: document.agreement,
+    timezone: document.timezone,
+    period: row.period,
+    periodStart: new Date(document.periodStart),
+    periodEnd: new Date(document.periodEnd),
+    issuer: document.issuer,
+    partner: document.partner,
+    payer: document.payer,
+  };
 }
 
 export async function verifyStatement(context: Pick<SettlementContext, 'services' | 'tenant'>, id: string): Promise<{ statementId: string; status: StatementStatus; identical: boolean; contentHash: string; rebuiltContentHash: string }> {
@@ -550,40 +567,61 @@ export async function resolveDispute(context: SettlementContext, id: string, raw
  * unilaterally. It is a new settlement entry dated now: it lands in the open month's
  * statement as an adjustment line referring to this statement.
  */
-export async function recordAdjustment(context: SettlementContext, id: string, rawInput: z.input<typeof adjustmentInputSchema>): Promise<{ statement: Statement; adjustment: { amountMinor: number; currency: string; period: string; reason: string } }> {
+export async function recordAdjustment(
+  context: SettlementContext,
+  id: string,
+  idempotencyKey: string | undefined,
+  rawInput: z.input<typeof adjustmentInputSchema>,
+): Promise<{ result: { statement: Statement; adjustment: Adjustment }; replayed: boolean }> {
   const input = parseInput(adjustmentInputSchema, rawInput);
-  let adjustment: { amountMinor: number; currency: string; period: string; reason: string } | undefined;
+  // Checked before anything else: a concession without a key could be recorded twice by a retry.
+  requireIdempotencyKey(idempotencyKey);
+  let outcome: { adjustment: Adjustment; replayed: boolean } | undefined;
   const statement = await step(context, id, async (trx, row) => {
     if (row.status === 'draft') throw stepRefused(row, 'adjust');
-    const agreement = (await findAgreement(coalitionDb(trx), row.agreement_id))!;
-    const currencies = new Set([agreement.currency, ...parseDocument(row.document!).totals.map((total) => total.currency)]);
-    if (!currencies.has(input.currency)) throw validationError([{ path: ['currency'], message: `must be a currency of this statement: ${[...currencies].sort().join(', ')}` }]);
-    const { payer, payee } = payerAndPayee(agreement);
-    const amountMinor = context.tenant.id === payer ? input.amountMinor : -input.amountMinor;
-    const period = monthOf(context.now, agreement.timezone);
-    await coalitionDb(trx)
-      .insertInto('settlement_entries')
-      .values({
-        agreement_id: agreement.id,
-        voucher_id: null,
-        offer_id: null,
-        event: 'adjustment',
-        payer_tenant_id: payer,
-        payee_tenant_id: payee,
-        amount_minor: amountMinor,
-        currency: input.currency,
-        order_amount_minor: null,
-        occurred_at: context.now,
-        period,
-        relates_to_period: row.period,
-        statement_ref: row.id,
-        note: input.reason,
-        created_by: context.actor,
-        redemption_id: null,
-      })
-      .execute();
-    adjustment = { amountMinor, currency: input.currency, period: periodLabel(period), reason: input.reason };
-    return { row, event: STATEMENT_EVENTS.adjusted, extra: { adjustment } };
+    const { result, replayed } = await runIdempotent(
+      tenantDb(trx, context.tenant.schema),
+      { key: idempotencyKey, operation: 'settlement.adjust', input: { statementId: id, ...input }, now: context.now, fingerprintKey: { secrets: context.services.secrets, tenantId: context.tenant.id } },
+      async (): Promise<Adjustment> => {
+        const agreement = (await findAgreement(coalitionDb(trx), row.agreement_id))!;
+        const currencies = new Set([agreement.currency, ...parseDocument(row.document!).totals.map((total) => total.currency)]);
+        if (!currencies.has(input.currency)) throw validationError([{ path: ['currency'], message: `must be a currency of this statement: ${[...currencies].sort().join(', ')}` }]);
+        const { payer, payee } = payerAndPayee(agreement);
+        const amountMinor = context.tenant.id === payer ? input.amountMinor : -input.amountMinor;
+        const period = monthOf(context.now, agreement.timezone);
+        await coalitionDb(trx)
+          .insertInto('settlement_entries')
+          .values({
+            agreement_id: agreement.id,
+            voucher_id: null,
+            offer_id: null,
+            event: 'adjustment',
+            payer_tenant_id: payer,
+            payee_tenant_id: payee,
+            amount_minor: amountMinor,
+            currency: input.currency,
+            order_amount_minor: null,
+            occurred_at: context.now,
+            period,
+            relates_to_period: row.period,
+            statement_ref: row.id,
+            note: input.reason,
+            created_by: context.actor,
+            redemption_id: null,
+          })
+          .execute();
+        return { amountMinor, currency: input.currency, period: periodLabel(period), reason: input.reason };
+      },
+    );
+    outcome = { adjustment: result, replayed };
+    return replayed ? { row } : { row, event: STATEMENT_EVENTS.adjusted, extra: { adjustment: result } };
   });
-  return { statement, adjustment: adjustment! };
+  return { result: { statement, adjustment: outcome!.adjustment }, replayed: outcome!.replayed };
+}
+
+export interface Adjustment {
+  amountMinor: number;
+  currency: string;
+  period: string;
+  reason: string;
 }

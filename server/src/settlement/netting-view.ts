@@ -7,8 +7,8 @@ import { nettingInputSchema, periodDate } from './statement.ts';
 
 export const nettingOutputSchema = z.object({
   period: z.string(),
-  statements: z.number().int().describe('Statements of the period taken into account.'),
-  draftStatements: z.number().int().describe('Of which still drafts: their amounts can change until finalized.'),
+  statements: z.number().int().describe('Your statements of the period (the operator: all of them); every statement of the period is netted.'),
+  draftStatements: z.number().int().describe('Of those, still drafts: their amounts can change until finalized.'),
   positions: z.array(
     z.object({
       tenant: z.string(),
@@ -34,7 +34,7 @@ export async function netting(db: Database, rawInput: z.input<typeof nettingInpu
   const input = parseInput(nettingInputSchema, rawInput);
   const rows = await coalitionDb(db)
     .selectFrom('settlement_statements')
-    .select(['status', 'document'])
+    .select(['status', 'document', 'issuer_tenant_id', 'partner_tenant_id'])
     .where('period', '=', periodDate(input.period))
     .where('document', 'is not', null)
     .execute();
@@ -52,16 +52,19 @@ export async function netting(db: Database, rawInput: z.input<typeof nettingInpu
   }
   const result = netObligations(obligations);
   const mine = (tenantId: string) => viewerTenantId === null || tenantId === viewerTenantId;
+  // A tenant sees its own statements counted, and only its currencies.
+  const own = rows.filter((row) => mine(row.issuer_tenant_id) || mine(row.partner_tenant_id));
+  const currencies = new Set(result.positions.filter((position) => mine(position.tenantId)).map((position) => position.currency));
   return {
     period: input.period,
-    statements: rows.length,
-    draftStatements: rows.filter((row) => row.status === 'draft').length,
+    statements: own.length,
+    draftStatements: own.filter((row) => row.status === 'draft').length,
     positions: result.positions
       .filter((position) => mine(position.tenantId))
       .map((position) => ({ tenant: slugs.get(position.tenantId)!, currency: position.currency, owesMinor: position.owesMinor, owedMinor: position.owedMinor, netMinor: position.netMinor })),
     transfers: result.transfers
       .filter((transfer) => mine(transfer.from) || mine(transfer.to))
       .map((transfer) => ({ currency: transfer.currency, from: slugs.get(transfer.from)!, to: slugs.get(transfer.to)!, amountMinor: transfer.amountMinor })),
-    optimal: result.optimal,
+    optimal: Object.fromEntries(Object.entries(result.optimal).filter(([currency]) => currencies.has(currency))),
   };
 }

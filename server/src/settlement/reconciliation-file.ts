@@ -9,7 +9,7 @@
  *  3. reportCsvLines: the result as a CSV report safe to open in a spreadsheet.
  */
 import { AppError } from '../errors/app-error.ts';
-import { CsvRecordReader } from '../pools/csv-records.ts';
+import { CsvRecordReader, type CsvRecord } from '../pools/csv-records.ts';
 import { csvField, csvQuoted } from '../pools/manage-batches.ts';
 import { voucherIdSchema } from '../vouchers/voucher.ts';
 
@@ -73,7 +73,13 @@ export function parseReconciliationFile(text: string, options: { currency: strin
 
   const delimiter = detectDelimiter(body);
   const reader = new CsvRecordReader({ delimiter, maxRecordChars: MAX_RECORD_CHARS });
-  const records = [...reader.push(text), ...reader.end()];
+  // Fed in slices, and stopped as soon as the file has more rows than allowed: a file of
+  // millions of tiny rows never becomes millions of records in memory.
+  const records: CsvRecord[] = [];
+  for (let start = 0; start < text.length && records.length <= options.maxRows + 1; start += READ_SLICE_CHARS) {
+    records.push(...reader.push(text.slice(start, start + READ_SLICE_CHARS)));
+  }
+  if (records.length <= options.maxRows + 1) records.push(...reader.end());
 
   const headerRecord = records[0];
   if (!headerRecord) throw fileError('EMPTY', 'The reconciliation file is empty.');
@@ -84,11 +90,9 @@ export function parseReconciliationFile(text: string, options: { currency: strin
   const amountDigits = minorDigits(options.currency);
   const currency = options.currency.toUpperCase();
 
-  const dataRecords = records.length - 1;
-  if (dataRecords > options.maxRows) {
-    throw fileError('TOO_MANY_ROWS', `The file has ${dataRecords} data rows; at most ${options.maxRows} are accepted. Split it or upload one period only.`, {
+  if (records.length - 1 > options.maxRows) {
+    throw fileError('TOO_MANY_ROWS', `The file has more than ${options.maxRows} data rows, the most accepted. Split it or upload one period only.`, {
       maxRows: options.maxRows,
-      rows: dataRecords,
     });
   }
 
@@ -214,12 +218,19 @@ function minorDigits(currency: string): number {
   return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/**
+ * The largest amount of one row, in minor units (100,000,000.00 in a two-decimal
+ * currency): far above any one voucher's charge, and low enough that the sums of a
+ * whole file stay exact integers.
+ */
+export const MAX_ROW_AMOUNT_MINOR = 10_000_000_000;
+const MAX_AMOUNT = BigInt(MAX_ROW_AMOUNT_MINOR);
+const READ_SLICE_CHARS = 64 * 1024;
 
-/** Integer digits (with sign) → a safe integer, or why not. */
+/** Integer digits (with sign) → an amount within MAX_ROW_AMOUNT_MINOR, or why not. */
 function safeInteger(sign: string, digits: string, raw: string): number | string {
   const value = BigInt(digits);
-  if (value > MAX_SAFE) return `"${echo(raw)}" is too large`;
+  if (value > MAX_AMOUNT) return `"${echo(raw)}" is too large: at most ${MAX_ROW_AMOUNT_MINOR} minor units per row`;
   // Number(-0n) is 0: a "-0.00" never becomes -0.
   return Number(sign === '-' ? -value : value);
 }

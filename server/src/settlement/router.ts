@@ -141,14 +141,20 @@ export const settlementRouter = router({
         method: 'POST',
         path: '/v1/settlement/statements/{statementId}/adjustments',
         tags,
-        summary: 'Concede an amount to the other party on a finalized statement: an adjustment in the open month',
-        description: 'The payer pays more, or the payee claims less: nobody can charge the other party. The adjustment is an entry dated now, shown on the next statement with a reference to this one.',
+        summary: 'Concede an amount to the other party on a finalized statement: an adjustment in the open month (idempotent)',
+        description:
+          'The payer pays more, or the payee claims less: nobody can charge the other party. The adjustment is an entry dated now, shown on the next statement with a reference to this one. A retry with the same Idempotency-Key returns the first answer (Idempotent-Replayed: true) and records nothing more.',
+        requestHeaders: z.object({ 'Idempotency-Key': z.string().describe('Required. A unique value per concession; send the same value when retrying.') }),
         protect: true,
       },
     })
     .input(z.strictObject({ ...byId.shape, ...adjustmentInputSchema.shape }))
     .output(z.object({ statement: statementOutputSchema, adjustment: z.object({ amountMinor: z.number().int(), currency: z.string(), period: z.string(), reason: z.string() }) }))
-    .mutation(({ ctx, input }) => recordAdjustment(contextOf(ctx), input.statementId, { amountMinor: input.amountMinor, currency: input.currency, reason: input.reason })),
+    .mutation(async ({ ctx, input }) => {
+      const { result, replayed } = await recordAdjustment(contextOf(ctx), input.statementId, ctx.idempotencyKey, { amountMinor: input.amountMinor, currency: input.currency, reason: input.reason });
+      if (replayed) ctx.responseHeaders.set('Idempotent-Replayed', 'true');
+      return result;
+    }),
   getReconciliation: tenantProcedure
     .meta({ ...reader, openapi: { method: 'GET', path: '/v1/settlement/reconciliations/{reconciliationId}', tags, summary: 'The result of a reconciliation file you uploaded', protect: true } })
     .input(z.strictObject({ reconciliationId: reconciliationIdSchema }))

@@ -47,8 +47,29 @@ interface Target {
 const isDue = (target: Target, now: Date) => now >= settlementDueAt(target.period, target.timezone);
 
 /**
+ * What the schedule builds now: each agreement's last closed month once it is due, if
+ * it has no statement yet or only a draft built before it was due (a preview from
+ * during the month, which would miss the month's last days).
+ */
+async function scheduledTargets(db: Database, now: Date): Promise<Target[]> {
+  const targets = (await targetsOf(db, { tenant_id: null, period: null }, now)).filter((target) => isDue(target, now));
+  if (targets.length === 0) return [];
+  const statements = await coalitionDb(db)
+    .selectFrom('settlement_statements')
+    .select(['agreement_id', 'period', 'status', 'built_at'])
+    .where('agreement_id', 'in', targets.map((target) => target.agreementId))
+    .where('period', 'in', [...new Set(targets.map((target) => target.period))])
+    .execute();
+  const byKey = new Map(statements.map((row) => [`${row.agreement_id}/${row.period}`, row]));
+  return targets.filter((target) => {
+    const statement = byKey.get(`${target.agreementId}/${target.period}`);
+    return !statement || (statement.status === 'draft' && statement.built_at < settlementDueAt(target.period, target.timezone));
+  });
+}
+
+/**
  * The (agreement, month) pairs a run builds. An agreement is settled for a month if it
- * was accepted before the month ended and was in force during it, or has entries of
+ * was accepted before the month ended and was in force during it, or has entries in
  * it (an ended agreement's late reversals still settle). `period` null: each
  * agreement's last closed month in its own time zone.
  */
@@ -74,8 +95,7 @@ async function targetsOf(db: Database, run: Pick<RunRow, 'tenant_id' | 'period'>
       select distinct agreement_id from coalition.settlement_entries e
       join unnest(${quiet.map((candidate) => candidate.agreement.id)}::text[], ${quiet.map((candidate) => candidate.period)}::date[]) as wanted(agreement_id, period)
         using (agreement_id)
-      where e.period <= wanted.period
-        and not exists (select 1 from coalition.settlement_statement_entries s where s.entry_id = e.id)`.execute(db);
+      where e.period = wanted.period`.execute(db);
     for (const row of rows) withEntries.add(row.agreement_id);
   }
   return candidates
@@ -118,46 +138,53 @@ async function enqueueRuns(services: AppServices, logger: Logger, runIds: readon
  */
 export async function executeRun(services: AppServices, runId: string, logger: Logger): Promise<RunRow | undefined> {
   const coalition = coalitionDb(services.db);
-  const started = services.clock.now();
   const run = await coalition
     .updateTable('settlement_runs')
-    .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), started_at: eb.fn.coalesce('started_at', sql<Date>`${started}`), error: null }))
+    .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), started_at: services.clock.now() }))
     .where('id', '=', runId)
     .where('status', 'in', ['queued', 'running'])
     .returningAll()
     .executeTakeFirst();
   if (!run) return undefined;
+  const fail = async (error: string) => {
+    await coalition.updateTable('settlement_runs').set({ status: 'failed', error, finished_at: services.clock.now() }).where('id', '=', runId).execute();
+    logger.error({ runId, error }, 'settlement run failed for good');
+  };
+  // A run that keeps dying with its worker (out of memory, say) is not tried forever.
+  if (run.attempts > RUN_ATTEMPTS) {
+    await fail(`gave up after ${RUN_ATTEMPTS} attempts${run.error ? `; last error: ${run.error}` : ' (the worker stopped each time)'}`);
+    return undefined;
+  }
   let built = 0;
   let unchanged = 0;
-  try {
-    const now = services.clock.now();
-    const targets = (await targetsOf(services.db, run, now)).filter((target) => run.trigger !== 'schedule' || isDue(target, now));
-    for (const target of targets) {
-      try {
-        const result = await buildStatement(services.db, target.agreementId, target.period, { actor: `run:${run.id}`, now: services.clock.now() });
-        if (result.changed) built++;
-        else unchanged++;
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'SETTLEMENT_PERIOD_NOT_COVERED') continue;
-        throw error;
-      }
+  const failures: string[] = [];
+  const now = services.clock.now();
+  const targets = run.trigger === 'schedule' ? await scheduledTargets(services.db, now) : await targetsOf(services.db, run, now);
+  // One agreement's failure does not keep the others from being settled.
+  for (const target of targets) {
+    try {
+      const result = await buildStatement(services.db, target.agreementId, target.period, { actor: `run:${run.id}`, now: services.clock.now() });
+      if (result.changed) built++;
+      else unchanged++;
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'SETTLEMENT_PERIOD_NOT_COVERED') continue;
+      logger.error({ err: error, runId, agreementId: target.agreementId, period: target.period }, 'settlement statement not built');
+      failures.push(`${target.agreementId} ${periodLabel(target.period)}: ${error instanceof Error ? error.message : String(error)}`);
     }
-  } catch (error) {
-    const failed = run.attempts >= RUN_ATTEMPTS;
-    await coalition
-      .updateTable('settlement_runs')
-      .set({ status: failed ? 'failed' : 'running', error: error instanceof Error ? error.message : String(error), ...(failed ? { finished_at: services.clock.now() } : {}) })
-      .where('id', '=', runId)
-      .execute();
-    if (failed) {
-      logger.error({ err: error, runId }, 'settlement run failed for good');
+  }
+  if (failures.length) {
+    const error = `${failures.length} of ${targets.length} statements not built: ${failures.slice(0, 5).join('; ')}${failures.length > 5 ? '; …' : ''}`;
+    await coalition.updateTable('settlement_runs').set({ statements_built: built, statements_unchanged: unchanged, error }).where('id', '=', runId).execute();
+    if (run.attempts >= RUN_ATTEMPTS) {
+      await fail(error);
       return undefined;
     }
-    throw error;
+    // BullMQ retries the job with backoff; the retry rebuilds every statement (unchanged ones stay as they are).
+    throw new Error(error);
   }
   const finished = await coalition
     .updateTable('settlement_runs')
-    .set({ status: 'succeeded', statements_built: built, statements_unchanged: unchanged, finished_at: services.clock.now() })
+    .set({ status: 'succeeded', statements_built: built, statements_unchanged: unchanged, error: null, finished_at: services.clock.now() })
     .where('id', '=', runId)
     .returningAll()
     .executeTakeFirst();
@@ -183,16 +210,7 @@ export const settlementRunJob: JobDefinition<{ runId: string }> = {
 export async function closeSettlementPeriods(services: AppServices, logger: Logger): Promise<string | null> {
   const coalition = coalitionDb(services.db);
   const now = services.clock.now();
-  const targets = await targetsOf(services.db, { tenant_id: null, period: null }, now);
-  const existing = targets.length
-    ? await coalition
-        .selectFrom('settlement_statements')
-        .select(['agreement_id', 'period'])
-        .where('agreement_id', 'in', targets.map((target) => target.agreementId))
-        .execute()
-    : [];
-  const built = new Set(existing.map((row) => `${row.agreement_id}/${row.period}`));
-  const due = targets.filter((target) => !built.has(`${target.agreementId}/${target.period}`) && isDue(target, now));
+  const due = await scheduledTargets(services.db, now);
 
   let created: string | null = null;
   if (due.length) {

@@ -15,22 +15,24 @@ export type EntrySource =
   | { kind: 'open'; agreementId: string; period: string; closedPeriods: readonly string[] }
   | { kind: 'settled'; statementId: string };
 
-export function entriesOf(source: EntrySource, columns = sql`e.*`) {
+export function entriesOf(source: EntrySource, columns = sql`e.*`, options: { afterId?: string } = {}) {
+  // Paging (exports): entries after an id, bounded in the index scans themselves.
+  const after = options.afterId === undefined ? sql`` : sql` and e.id > ${options.afterId}::bigint`;
   if (source.kind === 'settled') {
     return sql`
         select ${columns} from coalition.settlement_statement_entries s
         join coalition.settlement_entries e on e.id = s.entry_id
-        where s.statement_id = ${source.statementId}`;
+        where s.statement_id = ${source.statementId}${options.afterId === undefined ? sql`` : sql` and s.entry_id > ${options.afterId}::bigint`}`;
   }
   // The month's own entries need no check: only its own finalization takes them (months
   // are finalized in order, and a later month takes late entries of finalized months
   // only). Late entries of finalized months are the ones no statement took yet.
   return sql`
         select ${columns} from coalition.settlement_entries e
-        where e.agreement_id = ${source.agreementId} and e.period = ${source.period}::date
+        where e.agreement_id = ${source.agreementId} and e.period = ${source.period}::date${after}
         union all
         select ${columns} from coalition.settlement_entries e
-        where e.agreement_id = ${source.agreementId} and e.period = any(${[...source.closedPeriods]}::date[])
+        where e.agreement_id = ${source.agreementId} and e.period = any(${[...source.closedPeriods]}::date[])${after}
           and not exists (select 1 from coalition.settlement_statement_entries s where s.entry_id = e.id)`;
 }
 

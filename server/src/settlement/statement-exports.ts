@@ -102,10 +102,9 @@ export async function* entriesCsv(db: Database, row: StatementRow): AsyncGenerat
     }>`
       select e.id, e.occurred_at, coalesce(e.relates_to_period, e.period) as rel, e.event, e.offer_id, e.voucher_id, e.redemption_id,
              v.code_mask, r.order_ref, e.order_amount_minor, e.currency, e.amount_minor, e.statement_ref, e.note
-        from (${entriesOf(source)}) e
+        from (${entriesOf(source, sql`e.*`, { afterId: after })}) e
         left join coalition.vouchers v on v.id = e.voucher_id
         left join coalition.redemptions r on r.id = e.redemption_id
-       where e.id > ${after}::bigint
        order by e.id
        limit ${ENTRY_PAGE}`.execute(db);
     for (const entry of rows) {

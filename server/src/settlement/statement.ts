@@ -64,8 +64,7 @@ export const finalizeInputSchema = z.strictObject({
   expectedContentHash: z
     .string()
     .regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of a statement content hash')
-    .optional()
-    .describe('The contentHash of the draft you reviewed: finalizing is refused (STATEMENT_CHANGED) if entries arrived since.'),
+    .describe('Required: the contentHash of the draft you reviewed. Finalizing is refused (STATEMENT_CHANGED) if entries arrived since, so what is finalized is what was reviewed.'),
 });
 
 export const payInputSchema = z.strictObject({
