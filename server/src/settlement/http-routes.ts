@@ -4,7 +4,7 @@ import { validationError } from '../errors/validation.ts';
 import { tenantRoute, type TenantRequest } from '../http/tenant-request.ts';
 import { CSV_TYPES, singleValues, streamOut } from '../pools/http-routes.ts';
 import type { AppServices } from '../system/services.ts';
-import { statementOfParty, type SettlementContext } from './manage-statements.ts';
+import { statementOfParty, type SettlementContext, type StatementRow } from './manage-statements.ts';
 import { reconciliationReport, uploadReconciliation } from './reconcile-statement.ts';
 import { entriesCsv, statementHtml, summaryCsv } from './statement-exports.ts';
 import { reconciliationIdSchema, statementIdSchema } from './statement.ts';
@@ -50,29 +50,17 @@ export function settlementFileRoutes(services: AppServices): Router {
   const router = express.Router();
   const read = { scopes: ['settlement:read' as const] };
 
-  router.get(
-    '/v1/settlement/statements/:statementId/summary.csv',
-    tenantRoute(services, read, async (req, res, caller) => {
-      singleValues(req.query, []);
-      const row = await statementOfParty(services.db, caller.tenant.id, param(req, 'statementId', statementIdSchema));
-      await streamOut(res, summaryCsv(services.db, row, caller.tenant.id), {
-        'Content-Type': 'text/csv; charset=utf-8',
-        'Content-Disposition': `attachment; filename="${row.id}-summary.csv"`,
-      });
-    }),
-  );
-
-  router.get(
-    '/v1/settlement/statements/:statementId/entries.csv',
-    tenantRoute(services, read, async (req, res, caller) => {
-      singleValues(req.query, []);
-      const row = await statementOfParty(services.db, caller.tenant.id, param(req, 'statementId', statementIdSchema));
-      await streamOut(res, entriesCsv(services.db, row), {
-        'Content-Type': 'text/csv; charset=utf-8',
-        'Content-Disposition': `attachment; filename="${row.id}-entries.csv"`,
-      });
-    }),
-  );
+  const csvExport = (name: string, lines: (row: StatementRow, caller: TenantRequest) => AsyncGenerator<string>) =>
+    router.get(
+      `/v1/settlement/statements/:statementId/${name}.csv`,
+      tenantRoute(services, read, async (req, res, caller) => {
+        singleValues(req.query, []);
+        const row = await statementOfParty(services.db, caller.tenant.id, param(req, 'statementId', statementIdSchema));
+        await streamOut(res, lines(row, caller), { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${row.id}-${name}.csv"` });
+      }),
+    );
+  csvExport('summary', (row, caller) => summaryCsv(services.db, row, caller.tenant.id));
+  csvExport('entries', (row) => entriesCsv(services.db, row));
 
   router.get(
     '/v1/settlement/statements/:statementId/statement.html',

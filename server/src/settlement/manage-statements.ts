@@ -80,32 +80,25 @@ async function headerFor(trx: Database, agreement: AgreementRow, period: string,
   };
 }
 
-/** Months before `period` whose statements are finalized (or paid, or disputed): their late entries are adjustments now. */
-async function closedPeriodsBefore(trx: Database, agreementId: string, period: string): Promise<string[]> {
+/** Months before `period` whose statements are finalized (or paid, or disputed), and whether one before it is still a draft. */
+async function earlierStatements(trx: Database, agreementId: string, period: string): Promise<{ closed: string[]; draftBefore: boolean }> {
   const rows = await coalitionDb(trx)
     .selectFrom('settlement_statements')
-    .select('period')
+    .select(['period', 'status'])
     .where('agreement_id', '=', agreementId)
     .where('period', '<', period)
-    .where('status', '<>', 'draft')
     .execute();
-  return rows.map((row) => row.period);
+  return { closed: rows.filter((row) => row.status !== 'draft').map((row) => row.period), draftBefore: rows.some((row) => row.status === 'draft') };
 }
 
 /**
  * What a draft covers: its month's entries, and the late entries of finalized months
- * unless an earlier draft exists (the earliest open statement takes them, so two drafts
- * never both show them; finalizing in order keeps it that way).
+ * (adjustments now) unless an earlier draft exists: the earliest open statement takes
+ * them, so two drafts never both show them, and finalizing in order keeps it that way.
  */
 async function openSource(trx: Database, agreementId: string, period: string): Promise<EntrySource> {
-  const earlierDraft = await coalitionDb(trx)
-    .selectFrom('settlement_statements')
-    .select('id')
-    .where('agreement_id', '=', agreementId)
-    .where('period', '<', period)
-    .where('status', '=', 'draft')
-    .executeTakeFirst();
-  return { kind: 'open', agreementId, period, closedPeriods: earlierDraft ? [] : await closedPeriodsBefore(trx, agreementId, period) };
+  const { closed, draftBefore } = await earlierStatements(trx, agreementId, period);
+  return { kind: 'open', agreementId, period, closedPeriods: draftBefore ? [] : closed };
 }
 
 /** Replaces a statement's lines and content in the caller's transaction. */
@@ -413,7 +406,7 @@ export async function finalizeStatement(context: SettlementContext, id: string, 
         periodEnd: current.period_end.toISOString(),
       });
     }
-    const closed = await closedPeriodsBefore(trx, current.agreement_id, current.period);
+    const { closed } = await earlierStatements(trx, current.agreement_id, current.period);
     const { rows: unsettled } = await sql<{ period: string }>`
       select period from coalition.settlement_statements
        where agreement_id = ${current.agreement_id} and period < ${current.period}::date and status = 'draft'

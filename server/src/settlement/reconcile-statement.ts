@@ -1,7 +1,8 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
+import type { SettlementReconciliationsTable } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
 import { CodeVault } from '../pools/code-vault.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
@@ -31,22 +32,7 @@ export const reconciliationOutputSchema = z.object({
 });
 export type Reconciliation = z.infer<typeof reconciliationOutputSchema>;
 
-type ReconciliationRow = {
-  id: string;
-  statement_id: string;
-  uploaded_at: Date;
-  filename: string | null;
-  statement_hash: string;
-  reconciled: boolean;
-  rows: number;
-  invalid_rows: number;
-  matched: number;
-  missing_ours: number;
-  missing_theirs: number;
-  mismatched: number;
-  their_total_minor: string;
-  our_total_minor: string;
-};
+type ReconciliationRow = Omit<Selectable<SettlementReconciliationsTable>, 'report'>;
 
 function toReconciliation(row: ReconciliationRow): Reconciliation {
   return {
