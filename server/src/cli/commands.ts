@@ -42,7 +42,7 @@ function print(value: unknown, asJson: boolean, human: () => string): void {
   process.stdout.write(`${asJson ? JSON.stringify(value, null, 2) : human()}\n`);
 }
 
-export async function runServices(mode: 'start' | 'serve' | 'worker'): Promise<void> {
+export async function runServices(mode: 'start' | 'serve' | 'worker', run: { demo?: boolean } = {}): Promise<void> {
   const { config, logger } = loadRuntime('stdout');
   if (mode !== 'start' && (!config.databaseUrl || !config.redisUrl)) {
     // Separate processes must share one PostgreSQL and one Redis; embedded servers are
@@ -95,13 +95,16 @@ export async function runServices(mode: 'start' | 'serve' | 'worker'): Promise<v
   if (signalled) return stopAndExit();
 
   if (mode === 'start') {
+    let operatorKey: string;
     try {
       const { secret } = await replaceStartOperatorKey(system.services.db);
       printStartBanner(config, system, secret);
+      operatorKey = secret;
     } catch (error) {
       await system.stop();
       throw error;
     }
+    if (run.demo && system.apiUrl) await (await import('../demo/command.ts')).runDemoAfterStart(system.apiUrl, operatorKey, logger, config.webhooks.allowLoopback);
   }
 }
 
@@ -118,6 +121,7 @@ function printStartBanner(config: Config, system: RunningSystem, operatorKey: st
     `  Operator key (shown once; the previous start's key is revoked): ${operatorKey}`,
     '',
     `  Try: curl -H "Authorization: Bearer ${operatorKey.slice(0, 10)}…" ${system.apiUrl}/api/v1/me`,
+    '  Demo: "npm start -- --demo" seeds a demo coalition at start; on this running system: npx coalition demo --operator-key <the key>',
     '  Stop with Ctrl-C.',
     '',
   ];

@@ -29,6 +29,11 @@ function rolesOption(value: string): ('issuer' | 'partner')[] {
   });
 }
 
+function positiveInteger(value: string): number {
+  if (!/^[1-9]\d{0,5}$/.test(value)) throw new InvalidArgumentError('must be a whole number of seconds');
+  return Number(value);
+}
+
 export function buildCli(): Command {
   const program = new Command('coalition')
     .description('Coalition Exchange: reward exchange for retailer coalitions.\nConfiguration comes from environment variables; see README.md.')
@@ -37,7 +42,8 @@ export function buildCli(): Command {
   program
     .command('start')
     .description('All in one: start embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set, migrate, run API and workers, print a new operator key')
-    .action(async () => (await commands()).runServices('start'));
+    .option('--demo', 'once running, seed a demo coalition through the API and print what happened (see "coalition demo --help")')
+    .action(async (options: { demo?: boolean }) => (await commands()).runServices('start', { demo: Boolean(options.demo) }));
   program
     .command('serve')
     .description('Run the API only (expects a migrated database: run "coalition migrate" first)')
@@ -50,6 +56,19 @@ export function buildCli(): Command {
     .command('migrate')
     .description('Bring the coalition schema and every tenant schema up to date; safe to re-run, resumes after an interruption')
     .action(async () => (await commands()).migrateCommand());
+
+  program
+    .command('demo')
+    .description(
+      'Seed a demo coalition on a running system through its HTTP API: a grocer with a sticker campaign, an electronics shop with an offer and a code pool, ' +
+        'an agreement, purchases, an exchange, a redemption, its webhook at a receiver this command runs on 127.0.0.1, and the month\'s settlement statement. ' +
+        'Each run creates new demo tenants (demo-grocer, then demo-grocer-2, …). The webhook step needs the server to run with WEBHOOK_ALLOW_LOOPBACK=true',
+    )
+    .option('--url <url>', 'the API of the running system (default: http://127.0.0.1:$PORT)')
+    .option('--operator-key <key>', 'an operator key (or set COALITION_OPERATOR_KEY); without one, a temporary key is made in the database of DATABASE_URL or of a running "npm start"')
+    .option('--webhook-timeout <seconds>', 'how long to wait for the webhook', positiveInteger, 30)
+    .option('--json', 'print JSON')
+    .action(async (options) => (await import('../demo/command.ts')).demoCommand(options));
 
   const tenant = program.command('tenant').description('Manage tenants (retailers)');
   tenant
