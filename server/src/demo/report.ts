@@ -29,7 +29,7 @@ export function formatSummary(result: DemoResult): string {
     `  Webhook        ${webhook}`,
     `  Statement      ${result.statement.id}   ${result.statement.period} ${result.statement.status}${result.statement.preview ? ' (preview)' : ''}: ${totals}`,
     '',
-    '  Portal logins: the partner portal is not built yet (it is coming, issue 8). Meanwhile, look around',
+    '  Portal logins: the partner portal is not part of this version yet. Meanwhile, look around',
     '  with the keys above, e.g.',
     `    curl -H "Authorization: Bearer ${result.partner.keys[0]?.secret ?? 'cx_live_…'}" ${result.urls.api}/v1/redemptions`,
     `  API            ${result.urls.api}`,
