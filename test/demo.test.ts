@@ -178,7 +178,7 @@ describe('the demo scenario', () => {
     expect(report).toContain('demo-volt owes demo-grocer 50.00 RUB');
     expect(report).toContain(`${system.baseUrl}/api/openapi.json`);
     expect(report).toContain(`${system.baseUrl}/docs/api`);
-    expect(report).toMatch(/partner portal is not built yet \(it is coming, issue 8\)/);
+    expect(report).toMatch(/partner portal is not part of this version yet/);
   });
 });
 

@@ -493,7 +493,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       },
       portal: {
         available: false,
-        note: 'The partner portal is coming (issue 8). Until then, look around with the API keys above: the REST API, its OpenAPI document and the API reference.',
+        note: 'The partner portal is not part of this version yet. Until then, look around with the API keys above: the REST API, its OpenAPI document and the API reference.',
       },
       steps,
     };
