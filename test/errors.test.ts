@@ -230,25 +230,7 @@ describe('error bodies', () => {
   });
 });
 
-describe('OpenAPI document', () => {
-  it('is served at /api/openapi.json as OpenAPI 3.1 with every REST operation and its access rules', async () => {
-    const res = await request(system.baseUrl, 'GET', '/api/openapi.json');
-    expect(res.status).toBe(200);
-    expect(res.body.openapi).toMatch(/^3\.1/);
-    expect(res.body.servers).toEqual([{ url: '/api' }]);
-    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/me', '/v1/api-keys', '/v1/operator/tenants/{slug}']));
-    const create = res.body.paths['/v1/api-keys'].post;
-    expect(create['x-access']).toBe('tenant');
-    expect(create['x-required-scopes']).toEqual(['admin']);
-    const purchase = res.body.paths['/v1/pos/purchases'].post;
-    expect(purchase).toMatchObject({ 'x-access': 'tenant', 'x-required-scopes': ['pos:write'], 'x-required-role': 'issuer' });
-    expect(purchase.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toContain('header:Idempotency-Key');
-    expect(res.body.components.schemas.Error.properties.code.enum).toEqual(Object.keys(ERROR_CODES));
-    // The streamed file routes are plain Express routes, described by hand.
-    expect(res.body.paths['/v1/offers/{offerId}/code-batches/upload'].post).toMatchObject({ 'x-required-scopes': ['pools:write'], 'x-required-role': 'partner' });
-    expect(res.body.paths['/v1/offers/{offerId}/codes/export'].post['x-required-scopes']).toEqual(['codes:export']);
-  });
-});
+// The OpenAPI document and the /docs/api page: test/openapi.test.ts.
 
 describe('health', () => {
   it('reports liveness and readiness of Postgres and Redis', async () => {

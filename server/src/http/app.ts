@@ -7,6 +7,7 @@ import type { AppServices } from '../system/services.ts';
 import { appRouter } from '../trpc/app-router.ts';
 import { createContextFactory, type RequestContext } from '../trpc/context.ts';
 import { toAppError } from '../trpc/to-app-error.ts';
+import { apiReferenceRoutes } from './api-reference.ts';
 import { buildOpenApiDocument, restRouteTable } from './openapi.ts';
 import { requestLogging } from './request-logging.ts';
 import { emptyBodyIsEmptyJson, restErrorBodies } from './rest-errors.ts';
@@ -74,6 +75,8 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
       next(error);
     }
   });
+
+  app.use(apiReferenceRoutes(services, packageVersion));
 
   // File uploads and downloads: before the JSON body parser, which must not touch them.
   app.use('/api', poolFileRoutes(services));
