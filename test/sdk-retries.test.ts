@@ -157,10 +157,11 @@ describe('retries', () => {
   it('429: waits as long as Retry-After says, then succeeds; a longer wait than maxDelayMs is thrown at once', async () => {
     const limited = await tenantWithKey(world.system.services, { rateLimitPerMinute: 1 });
     const wire = faultyFetch();
-    const client = sdkClient(world, limited.key, { fetch: wire.fetch, retry: { baseDelayMs: 1, maxDelayMs: 5_000 } });
+    const client = sdkClient(world, limited.key, { fetch: wire.fetch, retry: { baseDelayMs: 1, maxDelayMs: 10_000 } });
     await client.me.query(); // the minute's one request
-    // The window would last a minute; shorten it so the test waits about two seconds.
-    await world.system.services.redis.pexpire(`${world.system.config.queuePrefix}:rl:key:${limited.keyId}`, 1_500);
+    // The window would last a minute; shorten it so the test waits a few seconds (long
+    // enough that the next request surely falls inside it on a busy machine).
+    await world.system.services.redis.pexpire(`${world.system.config.queuePrefix}:rl:key:${limited.keyId}`, 4_000);
 
     const me = await client.me.query();
     expect(me).toMatchObject({ kind: 'tenant', tenant: { slug: limited.tenant.slug } });
@@ -210,6 +211,10 @@ describe('the retry policy', () => {
     expect(retryAfterMs('Mon, 02 Nov 2026 10:00:01 GMT', now)).toBe(1_000);
     expect(retryAfterMs('Mon, 02 Nov 2026 09:59:00 GMT', now)).toBe(0);
     expect(retryAfterMs('soon', now)).toBeNull();
+    // Not delta-seconds, not an HTTP date: ignored rather than read as a date long past.
+    expect(retryAfterMs('1.5', now)).toBeNull();
+    expect(retryAfterMs('-1', now)).toBeNull();
+    expect(retryAfterMs('2026-11-02', now)).toBeNull();
     expect(retryAfterMs(null, now)).toBeNull();
     expect(retryDelay(policy, { attempt: 1, outcome: status(503, 'Mon, 02 Nov 2026 10:00:01 GMT'), repeatable: true, now })).toBe(1_000);
     expect(retryDelay(policy, { attempt: 1, outcome: status(429, '2'), repeatable: false, now })).toBeNull();

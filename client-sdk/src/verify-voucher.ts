@@ -100,13 +100,23 @@ export function voucherKeySet(jwksUrl: string | URL, options: VoucherKeySetOptio
   return { url: url.href, resolveKey };
 }
 
-/** Key sets made for `jwksUrl`, one per URL for the life of the process. */
+/**
+ * Key sets made for `jwksUrl`, one per URL, the most recently used kept (a coalition has
+ * a handful of issuers; a flood of vouchers naming made-up issuers cannot grow it).
+ */
 const sharedKeySets = new Map<string, VoucherKeySet>();
+const SHARED_KEY_SETS_MAX = 64;
 
 function sharedKeySet(jwksUrl: string | URL): VoucherKeySet {
   const href = new URL(jwksUrl).href;
   let keySet = sharedKeySets.get(href);
-  if (!keySet) sharedKeySets.set(href, (keySet = voucherKeySet(href)));
+  if (keySet) {
+    sharedKeySets.delete(href);
+  } else {
+    keySet = voucherKeySet(href);
+    if (sharedKeySets.size >= SHARED_KEY_SETS_MAX) sharedKeySets.delete(sharedKeySets.keys().next().value!);
+  }
+  sharedKeySets.set(href, keySet);
   return keySet;
 }
 
@@ -148,6 +158,9 @@ function keyResolver(token: string, options: VerifyVoucherOptions): JWTVerifyGet
     throw new VoucherVerificationError('MALFORMED', 'Not a voucher: the token cannot be decoded.', { cause: error });
   }
   if (typeof issuer !== 'string' || !SLUG.test(issuer)) throw new VoucherVerificationError('MALFORMED', 'Not a voucher: it names no issuer.');
+  // An issuer you do not accept is refused before anything is fetched for it.
+  const accepted = options.issuer === undefined ? undefined : typeof options.issuer === 'string' ? [options.issuer] : options.issuer;
+  if (accepted && !accepted.includes(issuer)) throw new VoucherVerificationError('WRONG_ISSUER', 'The voucher comes from an issuer you do not accept.');
   return sharedKeySet(jwksUrl(issuer)).resolveKey;
 }
 

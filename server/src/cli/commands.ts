@@ -48,7 +48,9 @@ export async function runServices(mode: 'start' | 'serve' | 'worker', run: { dem
   // `start --demo` on embedded servers is a machine of one's own: its demo webhook
   // receiver listens on 127.0.0.1, so loopback deliveries are allowed for that process.
   // Against real servers (DATABASE_URL set) the guard stays as configured.
-  const demoLoopback = mode === 'start' && run.demo === true && !runtime.config.databaseUrl && !runtime.config.webhooks.allowLoopback;
+  // Only while the API itself listens on loopback: a demo shown on a LAN (HOST=0.0.0.0) keeps the guard.
+  const demoLoopback =
+    mode === 'start' && run.demo === true && !runtime.config.databaseUrl && !runtime.config.webhooks.allowLoopback && ['127.0.0.1', '::1', 'localhost'].includes(runtime.config.http.host);
   const config: Config = demoLoopback ? { ...runtime.config, webhooks: { ...runtime.config.webhooks, allowLoopback: true } } : runtime.config;
   if (demoLoopback) logger.warn('start --demo on embedded servers: webhook deliveries to loopback addresses are allowed in this process (the demo receiver)');
   if (mode !== 'start' && (!config.databaseUrl || !config.redisUrl)) {
@@ -128,7 +130,7 @@ function printStartBanner(config: Config, system: RunningSystem, operatorKey: st
     `  Operator key (shown once; the previous start's key is revoked): ${operatorKey}`,
     '',
     `  Try: curl -H "Authorization: Bearer ${operatorKey.slice(0, 10)}…" ${system.apiUrl}/api/v1/me`,
-    '  Demo: "npm start -- --demo" seeds a demo coalition at start; on this running system: npx coalition demo --operator-key <the key>',
+    '  Demo: "npm start -- --demo" seeds a demo coalition at start; on this running system: COALITION_OPERATOR_KEY=<the key> npx coalition demo',
     '  Stop with Ctrl-C.',
     '',
   ];

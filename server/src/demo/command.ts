@@ -38,21 +38,37 @@ export function clientUrl(apiUrl: string): string {
 async function temporaryOperatorKey(config: Config, logger: Logger): Promise<{ secret: string; revoke(): Promise<void> }> {
   if (!config.databaseUrl && !(await runningEmbeddedDatabaseUrl(config.dataDir))) {
     throw new Error(
-      `No operator key: pass --operator-key cx_op_… (the key "npm start" printed) or set COALITION_OPERATOR_KEY. ` +
+      `No operator key: set COALITION_OPERATOR_KEY to the key "npm start" printed (or pass --operator-key). ` +
         `Without one, "coalition demo" makes a temporary key in the server's database, but it found neither DATABASE_URL nor a running "npm start" on ${config.dataDir}.`,
     );
   }
   const { db, close } = await openDatabase(config, logger);
   try {
     const created = await createOperatorApiKey(db, { name: TEMPORARY_KEY_NAME, actor: 'cli' });
-    return {
-      secret: created.secret,
-      revoke: async () => {
+    let revoked: Promise<void> | undefined;
+    const revoke = () =>
+      (revoked ??= (async () => {
         try {
           await revokeAnyApiKey(db, { keyId: created.apiKey.id, actor: 'cli' });
+        } catch (error) {
+          // Reported, not thrown: it must not hide why the demo stopped.
+          logger.error({ err: error, keyId: created.apiKey.id }, `the temporary operator key ${created.apiKey.id} could not be revoked: revoke it with "coalition key revoke ${created.apiKey.id}"`);
         } finally {
           await close();
         }
+      })());
+    // Ctrl-C (or a kill) during the demo's waits still revokes the key before exiting.
+    const onSignal = (signal: NodeJS.Signals) => {
+      void revoke().then(() => process.kill(process.pid, signal));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    return {
+      secret: created.secret,
+      revoke: async () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await revoke();
       },
     };
   } catch (error) {
@@ -106,6 +122,6 @@ export async function runDemoAfterStart(apiUrl: string, operatorKey: string, log
     out(formatSummary(result));
   } catch (error) {
     logger.error({ err: error }, 'demo failed');
-    out(`\nThe demo failed: ${error instanceof Error ? error.message : String(error)}\nThe system keeps running; try again with: npx coalition demo --operator-key <the key above>\n`);
+    out(`\nThe demo failed: ${error instanceof Error ? error.message : String(error)}\nThe system keeps running; try again with: COALITION_OPERATOR_KEY=<the key above> npx coalition demo\n`);
   }
 }

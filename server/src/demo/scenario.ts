@@ -358,6 +358,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // 7. The issuer registers a webhook endpoint at the demo receiver; the shop validates and redeems the code.
   const receiver = await DemoReceiver.start({ onWebhook: options.onWebhook });
+  // Disabled however the demo ends: nothing retries against the receiver's closed port.
+  let registered: string | null = null;
   try {
     let endpoint: { id: string; secret: string } | null = null;
     let skipReason: string | null = null;
@@ -366,6 +368,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         key: issuerKeys.admin.secret,
         body: { url: receiver.url, description: 'coalition demo receiver', eventTypes: ['voucher.redeemed'] },
       });
+      registered = endpoint!.id;
       receiver.setSecret(endpoint!.secret);
     } catch (error) {
       if (!(error instanceof DemoApiError && error.code === 'VALIDATION_FAILED' && JSON.stringify(error.body).includes('WEBHOOK_ALLOW_LOOPBACK'))) throw error;
@@ -429,8 +432,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         webhook = { status: 'timed_out', endpointId: endpoint.id, url: receiver.url, secret: endpoint.secret, reason };
         step('Webhook delivery', [`Not received: ${reason}`]);
       }
-      // The receiver stops with the demo: disable the endpoint so nothing retries against a closed port.
-      await api.call('POST', `/v1/webhooks/endpoints/${endpoint.id}/disable`, { key: issuerKeys.admin.secret }).catch(() => undefined);
     }
 
     // 9. The month's settlement statement: a preview draft, since the month is still open.
@@ -499,6 +500,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     };
     return result;
   } finally {
+    if (registered) await api.call('POST', `/v1/webhooks/endpoints/${registered}/disable`, { key: issuerKeys.admin.secret }).catch(() => undefined);
     await receiver.close();
   }
 }

@@ -18,6 +18,7 @@ const REDACTED_PATHS = [
   'apiKey',
   'secret',
   'password',
+  'privateKey',
   'databaseUrl',
   'redisUrl',
 ];
