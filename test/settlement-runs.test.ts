@@ -11,20 +11,11 @@ import { request } from './support/http-client.ts';
 import { createOffer } from './support/partner.ts';
 import { startCoalition, type RunningProcess } from './support/process.ts';
 import { seedEntry, settlementApi } from './support/settlement.ts';
+import { waitUntil } from './support/webhooks.ts';
 
 // ---- helpers ------------------------------------------------------------------------
 
 const coalition = (world: ExchangeWorld): CoalitionDb => coalitionDb(world.system.services.db);
-
-async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** An agreement in force between the world's partner and issuer over fresh offers, its months in `timezone`. */
 async function agreementIn(world: ExchangeWorld, timezone: string, offers = 1): Promise<{ id: string; offerIds: string[] }> {
@@ -78,7 +69,7 @@ function documentLines(statementId: string, document: string) {
 
 /** Waits for a run row to leave queued/running (in-process worker on the world's clock). */
 async function settled(world: ExchangeWorld, runId: string) {
-  return until(
+  return waitUntil(
     async () => {
       const row = await coalition(world).selectFrom('settlement_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
       return row.status === 'succeeded' || row.status === 'failed' ? row : null;
@@ -90,7 +81,7 @@ async function settled(world: ExchangeWorld, runId: string) {
 
 /** Polls the run through the API, the way a finance tool does. */
 async function polledRun(api: ReturnType<typeof settlementApi>, runId: string, timeoutMs = 15_000) {
-  return until(
+  return waitUntil(
     async () => {
       const res = await api.getRun(runId);
       expect(res.status).toBe(200);
@@ -462,7 +453,7 @@ describe("a settlement worker killed between a statement's lines and its totals"
       expect(started.status).toBe(200);
       const runId: string = started.body.id;
 
-      const blocked = await until(
+      const blocked = await waitUntil(
         async () => {
           const { rows } = await sql<{ pid: number; blockers: number[] }>`
             select pid, pg_blocking_pids(pid) as blockers from pg_stat_activity
@@ -487,7 +478,7 @@ describe("a settlement worker killed between a statement's lines and its totals"
       await first.exited;
       await holder.query('rollback');
       // The killed worker's backend finds its client gone once it gets the row, and rolls back.
-      await until(
+      await waitUntil(
         async () => {
           const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where pid = ${blocked.pid}`.execute(world.system.services.db);
           return rows[0]!.n === 0;
