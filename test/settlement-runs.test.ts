@@ -97,27 +97,45 @@ function settlementWorkers(world: ExchangeWorld): Promise<WorkerHost> {
   return startWorkerHost({ services: world.system.services, definitions: [settlementRunJob] });
 }
 
+/**
+ * A world on 1 October 2026 for one describe block of schedule tests: the sweep on its
+ * clock, and a settlement worker started when a test wants one; all stopped afterwards.
+ */
+function scheduleWorld() {
+  const state: { world?: ExchangeWorld; workers?: WorkerHost } = {};
+  beforeAll(async () => {
+    state.world = await startExchangeWorld({ start: '2026-10-01T12:00:00Z' });
+  });
+  afterAll(async () => {
+    await state.workers?.close();
+    await state.world?.stop();
+  });
+  return {
+    get world(): ExchangeWorld {
+      return state.world!;
+    },
+    sweep: () => closeSettlementPeriods(state.world!.system.services, state.world!.system.services.logger),
+    startWorkers: async () => {
+      state.workers ??= await settlementWorkers(state.world!);
+    },
+  };
+}
+
 // ---- 1. the schedule ------------------------------------------------------------------
 
 describe('the schedule: an agreement is settled at 03:00 on the 1st in its own time zone', () => {
   // Accepted on 1 October (after September ended in both zones), so October is each one's first month.
-  let world: ExchangeWorld;
-  let workers: WorkerHost | undefined;
+  const ctx = scheduleWorld();
   let moscow: { id: string; offerIds: string[] };
   let newYork: { id: string; offerIds: string[] };
-  const sweep = () => closeSettlementPeriods(world.system.services, world.system.services.logger);
+  const sweep = ctx.sweep;
 
   beforeAll(async () => {
-    world = await startExchangeWorld({ start: '2026-10-01T12:00:00Z' });
-    moscow = await agreementIn(world, 'Europe/Moscow');
-    newYork = await agreementIn(world, 'America/New_York');
-    await charge(world, moscow.id, moscow.offerIds[0]!, '2026-10-10T09:00:00Z');
-    await charge(world, moscow.id, moscow.offerIds[0]!, '2026-10-20T09:00:00Z');
-    await charge(world, newYork.id, newYork.offerIds[0]!, '2026-10-15T15:00:00Z');
-  });
-  afterAll(async () => {
-    await workers?.close();
-    await world?.stop();
+    moscow = await agreementIn(ctx.world, 'Europe/Moscow');
+    newYork = await agreementIn(ctx.world, 'America/New_York');
+    await charge(ctx.world, moscow.id, moscow.offerIds[0]!, '2026-10-10T09:00:00Z');
+    await charge(ctx.world, moscow.id, moscow.offerIds[0]!, '2026-10-20T09:00:00Z');
+    await charge(ctx.world, newYork.id, newYork.offerIds[0]!, '2026-10-15T15:00:00Z');
   });
 
   it('is due at 00:00Z for Moscow (UTC+3) and at 08:00Z for New York (EST, the clocks went back at 02:00 that night)', () => {
@@ -126,24 +144,24 @@ describe('the schedule: an agreement is settled at 03:00 on the 1st in its own t
   });
 
   it('at 02:59:59.999 in Moscow nothing is due: the sweep queues no run', async () => {
-    world.clock.set('2026-10-31T23:59:59.999Z');
+    ctx.world.clock.set('2026-10-31T23:59:59.999Z');
     expect(await sweep()).toBeNull();
-    expect(await runsOf(world)).toEqual([]);
+    expect(await runsOf(ctx.world)).toEqual([]);
   });
 
   it("at 03:00 in Moscow one scheduled run is queued, and it builds only the Moscow agreement's October", async () => {
-    world.clock.set('2026-11-01T00:00:00Z');
+    ctx.world.clock.set('2026-11-01T00:00:00Z');
     const runId = await sweep();
     expect(runId).toMatch(/^srun_[0-9A-Za-z]{12}$/);
     // Swept again before a worker took it: the open scheduled run is enough.
     expect(await sweep()).toBeNull();
-    expect(await runsOf(world)).toEqual([
+    expect(await runsOf(ctx.world)).toEqual([
       expect.objectContaining({ id: runId, tenant_id: null, period: null, trigger: 'schedule', requested_by: 'scheduler', status: 'queued', attempts: 0, created_at: new Date('2026-11-01T00:00:00Z') }),
     ]);
 
-    workers = await settlementWorkers(world);
-    expect(await settled(world, runId!)).toMatchObject({ status: 'succeeded', attempts: 1, statements_built: 1, statements_unchanged: 0, error: null });
-    expect(await statementsOf(world, moscow.id)).toEqual([
+    await ctx.startWorkers();
+    expect(await settled(ctx.world, runId!)).toMatchObject({ status: 'succeeded', attempts: 1, statements_built: 1, statements_unchanged: 0, error: null });
+    expect(await statementsOf(ctx.world, moscow.id)).toEqual([
       expect.objectContaining({
         period: '2026-10-01',
         status: 'draft',
@@ -155,28 +173,28 @@ describe('the schedule: an agreement is settled at 03:00 on the 1st in its own t
         built_by: `run:${runId}`,
       }),
     ]);
-    expect(await statementsOf(world, newYork.id)).toEqual([]);
+    expect(await statementsOf(ctx.world, newYork.id)).toEqual([]);
   });
 
   it('sweeping again once it has run queues nothing and builds nothing', async () => {
-    const before = await statementsOf(world, moscow.id);
-    world.clock.set('2026-11-01T00:15:00Z');
+    const before = await statementsOf(ctx.world, moscow.id);
+    ctx.world.clock.set('2026-11-01T00:15:00Z');
     expect(await sweep()).toBeNull();
-    world.clock.set('2026-11-01T07:59:59.999Z');
+    ctx.world.clock.set('2026-11-01T07:59:59.999Z');
     expect(await sweep()).toBeNull();
-    expect(await runsOf(world)).toHaveLength(1);
-    expect(await statementsOf(world, moscow.id)).toEqual(before);
-    expect(await statementsOf(world, newYork.id)).toEqual([]);
+    expect(await runsOf(ctx.world)).toHaveLength(1);
+    expect(await statementsOf(ctx.world, moscow.id)).toEqual(before);
+    expect(await statementsOf(ctx.world, newYork.id)).toEqual([]);
   });
 
   it("at 03:00 EST in New York (08:00Z) the next scheduled run builds New York's October and leaves Moscow's as it is", async () => {
-    const moscowBefore = await statementsOf(world, moscow.id);
-    world.clock.set('2026-11-01T08:00:00Z');
+    const moscowBefore = await statementsOf(ctx.world, moscow.id);
+    ctx.world.clock.set('2026-11-01T08:00:00Z');
     const runId = await sweep();
     expect(runId).toMatch(/^srun_/);
     // Moscow's statement, built after it was due, is not even looked at again.
-    expect(await settled(world, runId!)).toMatchObject({ trigger: 'schedule', status: 'succeeded', attempts: 1, statements_built: 1, statements_unchanged: 0 });
-    expect(await statementsOf(world, newYork.id)).toEqual([
+    expect(await settled(ctx.world, runId!)).toMatchObject({ trigger: 'schedule', status: 'succeeded', attempts: 1, statements_built: 1, statements_unchanged: 0 });
+    expect(await statementsOf(ctx.world, newYork.id)).toEqual([
       expect.objectContaining({
         period: '2026-10-01',
         status: 'draft',
@@ -189,93 +207,76 @@ describe('the schedule: an agreement is settled at 03:00 on the 1st in its own t
         built_by: `run:${runId}`,
       }),
     ]);
-    expect(await statementsOf(world, moscow.id)).toEqual(moscowBefore);
+    expect(await statementsOf(ctx.world, moscow.id)).toEqual(moscowBefore);
 
-    world.clock.set('2026-11-01T08:15:00Z');
+    ctx.world.clock.set('2026-11-01T08:15:00Z');
     expect(await sweep()).toBeNull();
-    expect(await runsOf(world)).toHaveLength(2);
+    expect(await runsOf(ctx.world)).toHaveLength(2);
   });
 });
 
 describe('a scheduled run builds only the agreements that are due, not every closed month', () => {
   // Berlin is on CET (UTC+1) by November: its October closes at 23:00Z and is due at
-  // 02:00Z, two hours after Moscow's (00:00Z). The sweep filters its targets by the due
-  // time, but the run it queues (executeRun → targetsOf with period null) builds every
-  // agreement whose month has closed, due or not.
-  let world: ExchangeWorld;
-  let workers: WorkerHost | undefined;
-  const sweep = () => closeSettlementPeriods(world.system.services, world.system.services.logger);
+  // 02:00Z, two hours after Moscow's (00:00Z). A scheduled run builds only what is due
+  // when it runs, not every agreement whose month has closed.
+  const ctx = scheduleWorld();
+  const sweep = ctx.sweep;
 
-  beforeAll(async () => {
-    world = await startExchangeWorld({ start: '2026-10-01T12:00:00Z' });
-  });
-  afterAll(async () => {
-    await workers?.close();
-    await world?.stop();
-  });
 
   it("Moscow's 03:00 run leaves Berlin's October (closed, but due only at 03:00 CET) to Berlin's own 03:00", async () => {
-    const moscow = await agreementIn(world, 'Europe/Moscow');
-    const berlin = await agreementIn(world, 'Europe/Berlin');
-    await charge(world, moscow.id, moscow.offerIds[0]!, '2026-10-15T10:00:00Z');
-    await charge(world, berlin.id, berlin.offerIds[0]!, '2026-10-15T10:00:00Z');
+    const moscow = await agreementIn(ctx.world, 'Europe/Moscow');
+    const berlin = await agreementIn(ctx.world, 'Europe/Berlin');
+    await charge(ctx.world, moscow.id, moscow.offerIds[0]!, '2026-10-15T10:00:00Z');
+    await charge(ctx.world, berlin.id, berlin.offerIds[0]!, '2026-10-15T10:00:00Z');
     expect(settlementDueAt('2026-10-01', 'Europe/Berlin').toISOString()).toBe('2026-11-01T02:00:00.000Z');
 
-    world.clock.set('2026-11-01T00:00:00Z');
+    ctx.world.clock.set('2026-11-01T00:00:00Z');
     const moscowRun = await sweep();
     expect(moscowRun).toMatch(/^srun_/);
-    workers = await settlementWorkers(world);
-    const done = await settled(world, moscowRun!);
+    await ctx.startWorkers();
+    const done = await settled(ctx.world, moscowRun!);
     expect(done.status).toBe('succeeded');
-    expect(await statementsOf(world, moscow.id)).toEqual([expect.objectContaining({ period: '2026-10-01', built_at: new Date('2026-11-01T00:00:00Z') })]);
-    expect(await statementsOf(world, berlin.id)).toEqual([]);
+    expect(await statementsOf(ctx.world, moscow.id)).toEqual([expect.objectContaining({ period: '2026-10-01', built_at: new Date('2026-11-01T00:00:00Z') })]);
+    expect(await statementsOf(ctx.world, berlin.id)).toEqual([]);
     expect(done).toMatchObject({ statements_built: 1, statements_unchanged: 0 });
 
-    world.clock.set('2026-11-01T02:00:00Z');
+    ctx.world.clock.set('2026-11-01T02:00:00Z');
     const berlinRun = await sweep();
     expect(berlinRun).toMatch(/^srun_/);
-    expect(await settled(world, berlinRun!)).toMatchObject({ status: 'succeeded', statements_built: 1, statements_unchanged: 0 });
-    expect(await statementsOf(world, berlin.id)).toEqual([expect.objectContaining({ period: '2026-10-01', built_at: new Date('2026-11-01T02:00:00Z'), built_by: `run:${berlinRun}` })]);
+    expect(await settled(ctx.world, berlinRun!)).toMatchObject({ status: 'succeeded', statements_built: 1, statements_unchanged: 0 });
+    expect(await statementsOf(ctx.world, berlin.id)).toEqual([expect.objectContaining({ period: '2026-10-01', built_at: new Date('2026-11-01T02:00:00Z'), built_by: `run:${berlinRun}` })]);
   });
 });
 
 describe('a missed schedule is caught up by the next sweep', () => {
-  let world: ExchangeWorld;
-  let workers: WorkerHost | undefined;
-  const sweep = () => closeSettlementPeriods(world.system.services, world.system.services.logger);
+  const ctx = scheduleWorld();
+  const sweep = ctx.sweep;
 
-  beforeAll(async () => {
-    world = await startExchangeWorld({ start: '2026-10-01T12:00:00Z' });
-  });
-  afterAll(async () => {
-    await workers?.close();
-    await world?.stop();
-  });
 
   it('a first sweep on 20 November builds both agreements\' October, and none for an agreement accepted after October ended', async () => {
-    const moscow = await agreementIn(world, 'Europe/Moscow');
-    const newYork = await agreementIn(world, 'America/New_York');
-    await charge(world, moscow.id, moscow.offerIds[0]!, '2026-10-31T20:59:59Z'); // 23:59:59 in Moscow: still October
-    await charge(world, newYork.id, newYork.offerIds[0]!, '2026-11-01T03:59:59Z'); // 23:59:59 EDT: still October
-    world.clock.set('2026-11-02T09:00:00Z');
-    const late = await agreementIn(world, 'Europe/Moscow');
-    await charge(world, late.id, late.offerIds[0]!, '2026-11-02T09:30:00Z');
+    const moscow = await agreementIn(ctx.world, 'Europe/Moscow');
+    const newYork = await agreementIn(ctx.world, 'America/New_York');
+    await charge(ctx.world, moscow.id, moscow.offerIds[0]!, '2026-10-31T20:59:59Z'); // 23:59:59 in Moscow: still October
+    await charge(ctx.world, newYork.id, newYork.offerIds[0]!, '2026-11-01T03:59:59Z'); // 23:59:59 EDT: still October
+    ctx.world.clock.set('2026-11-02T09:00:00Z');
+    const late = await agreementIn(ctx.world, 'Europe/Moscow');
+    await charge(ctx.world, late.id, late.offerIds[0]!, '2026-11-02T09:30:00Z');
 
-    world.clock.set('2026-11-20T10:00:00Z');
+    ctx.world.clock.set('2026-11-20T10:00:00Z');
     const runId = await sweep();
     expect(runId).toMatch(/^srun_/);
-    workers = await settlementWorkers(world);
-    expect(await settled(world, runId!)).toMatchObject({ trigger: 'schedule', status: 'succeeded', attempts: 1, statements_built: 2, statements_unchanged: 0 });
+    await ctx.startWorkers();
+    expect(await settled(ctx.world, runId!)).toMatchObject({ trigger: 'schedule', status: 'succeeded', attempts: 1, statements_built: 2, statements_unchanged: 0 });
     for (const agreement of [moscow, newYork]) {
-      expect(await statementsOf(world, agreement.id)).toEqual([
+      expect(await statementsOf(ctx.world, agreement.id)).toEqual([
         expect.objectContaining({ period: '2026-10-01', status: 'draft', entry_count: 1, build_count: 1, built_at: new Date('2026-11-20T10:00:00Z'), built_by: `run:${runId}` }),
       ]);
     }
-    expect(await statementsOf(world, late.id)).toEqual([]);
+    expect(await statementsOf(ctx.world, late.id)).toEqual([]);
 
     expect(await sweep()).toBeNull();
-    expect(await runsOf(world)).toHaveLength(1);
-    expect(await statementsOf(world, late.id)).toEqual([]);
+    expect(await runsOf(ctx.world)).toHaveLength(1);
+    expect(await statementsOf(ctx.world, late.id)).toEqual([]);
   });
 });
 
