@@ -1,5 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { periodLabel } from '../settlement/statement.ts';
+import { monthOf } from '../system/calendar.ts';
+import { formatMinor } from '../system/money.ts';
 import { DemoApi, DemoApiError } from './api.ts';
 import { DemoReceiver, type ReceivedWebhook } from './receiver.ts';
 
@@ -107,14 +110,12 @@ const FEE_PER_REDEMPTION_MINOR = 5_000;
 
 /** Money in minor units, as people read it: 4,590.00 RUB. */
 export function money(minor: number, currency = DEMO_CURRENCY): string {
-  return `${(minor / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
+  return formatMinor(minor, currency);
 }
 
 /** The calendar month (YYYY-MM) of an instant in a time zone: the settlement period it falls in. */
 export function periodOf(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(instant);
-  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('year')}-${part('month')}`;
+  return periodLabel(monthOf(instant, timeZone));
 }
 
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';

@@ -11,6 +11,7 @@
 import { AppError } from '../errors/app-error.ts';
 import { CsvRecordReader, type CsvRecord } from '../pools/csv-records.ts';
 import { csvField, csvQuoted } from '../pools/manage-batches.ts';
+import { minorDigits } from '../system/money.ts';
 import { voucherIdSchema } from '../vouchers/voucher.ts';
 
 // ---- parsing ---------------------------------------------------------------------
@@ -213,10 +214,6 @@ function echo(value: string): string {
   return value.length > ECHO_CHARS ? `${value.slice(0, ECHO_CHARS)}…` : value;
 }
 
-/** Digits after the decimal point of the currency's minor unit (RUB 2, JPY 0, KWD 3). */
-function minorDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-}
 
 /**
  * The largest amount of one row, in minor units (100,000,000.00 in a two-decimal

@@ -6,7 +6,7 @@ import { AppError } from '../errors/app-error.ts';
 import { parseInput } from '../errors/validation.ts';
 import type { JobDefinition } from '../jobs/job-definition.ts';
 import type { Logger } from '../logging/logger.ts';
-import { monthOf, zoneOffset } from '../system/calendar.ts';
+import { localHour, monthOf } from '../system/calendar.ts';
 import type { AppServices } from '../system/services.ts';
 import { buildStatement, type SettlementContext } from './manage-statements.ts';
 import { createRunInputSchema, newRunId, periodBounds, periodDate, periodLabel, previousPeriod, refuseFuturePeriod, runIdSchema, type SettlementRun } from './statement.ts';
@@ -22,19 +22,12 @@ const RUN_ATTEMPTS = 3;
 const REQUEUE_QUEUED_AFTER_MS = MINUTE_MS;
 const REQUEUE_RUNNING_AFTER_MS = 15 * MINUTE_MS;
 
-/** The instant a wall-clock time happens in a zone (the later reading of an hour that repeats). */
-function localInstant(year: number, month: number, day: number, hour: number, timeZone: string): Date {
-  const wall = Date.UTC(year, month - 1, day, hour);
-  let instant = wall - zoneOffset(wall, timeZone);
-  instant = wall - zoneOffset(instant, timeZone);
-  return new Date(instant);
-}
 
 /** When a period is settled automatically: the 1st of the next month at 03:00 in the agreement's zone. */
 export function settlementDueAt(period: string, timeZone: string): Date {
   const year = Number(period.slice(0, 4));
   const month = Number(period.slice(5, 7));
-  return localInstant(month === 12 ? year + 1 : year, month === 12 ? 1 : month + 1, 1, SETTLE_AT_LOCAL_HOUR, timeZone);
+  return localHour(month === 12 ? year + 1 : year, month === 12 ? 1 : month + 1, 1, SETTLE_AT_LOCAL_HOUR, timeZone);
 }
 
 interface Target {

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { csvField, csvQuoted } from '../pools/manage-batches.ts';
 import { zoneOffset } from '../system/calendar.ts';
+import { formatMinor } from '../system/money.ts';
 import { tenantSummaries } from '../tenants/tenant.queries.ts';
 import { coalitionDb } from '../db/database.ts';
 import { presentStatement, sourceOf, type StatementRow } from './manage-statements.ts';
@@ -135,17 +136,6 @@ export async function* entriesCsv(db: Database, row: StatementRow): AsyncGenerat
 
 const escapeHtml = (value: string): string =>
   value.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
-
-/** Minor units as an amount for people: 123456 RUB → "1,234.56 RUB" (the currency's own number of decimals). */
-export function formatMinor(amountMinor: number, currency: string): string {
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  const sign = amountMinor < 0 ? '−' : '';
-  const absolute = BigInt(Math.abs(amountMinor));
-  const scale = 10n ** BigInt(digits);
-  const whole = (absolute / scale).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const fraction = digits ? `.${(absolute % scale).toString().padStart(digits, '0')}` : '';
-  return `${sign}${whole}${fraction} ${currency}`;
-}
 
 const EVENT_LABELS: Record<string, string> = {
   code_issued: 'Codes issued',

@@ -47,6 +47,14 @@ export function startOfLocalDay(year: number, month: number, day: number, timeZo
   return new Date(real.length ? Math.min(...real) : candidates[0]!);
 }
 
+/** The instant a wall-clock time happens in a zone (the later reading of an hour that repeats). */
+export function localHour(year: number, month: number, day: number, hour: number, timeZone: string): Date {
+  const wall = Date.UTC(year, month - 1, day, hour);
+  let instant = wall - zoneOffset(wall, timeZone);
+  instant = wall - zoneOffset(instant, timeZone);
+  return new Date(instant);
+}
+
 export type CalendarPeriod = 'day' | 'week' | 'month';
 
 /** The local day, ISO week (from Monday) or month containing `at`, as [start, end). */
