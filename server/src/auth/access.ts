@@ -1,7 +1,9 @@
 import type { AppServices } from '../system/services.ts';
 import type { TenantRole } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
+import { authenticateSession } from '../users/authenticate-session.ts';
 import { authenticateApiKey } from './authenticate-api-key.ts';
+import type { RequestCredentials } from './credentials.ts';
 import type { Principal, TenantHandle } from './principal.ts';
 import { hasScopes, type TenantScope } from './scopes.ts';
 
@@ -10,10 +12,15 @@ export interface HeaderSink {
   set(name: string, value: string): unknown;
 }
 
-/** Resolves the key; a failed attempt counts against the caller's address, so guessing keys gets a 429. */
-export async function authenticateCounted(services: AppServices, authorization: string | undefined, clientIp: string, headers: HeaderSink): Promise<Principal> {
+/**
+ * Resolves the API key, or else the portal session cookie; a failed attempt counts
+ * against the caller's address, so guessing keys gets a 429. An Authorization header
+ * wins over a cookie: a script holding a key never needs a CSRF token.
+ */
+export async function authenticateCounted(services: AppServices, credentials: RequestCredentials, clientIp: string, headers: HeaderSink): Promise<Principal> {
   try {
-    return await authenticateApiKey(services.db, authorization);
+    if (!credentials.authorization && credentials.sessionToken) return await authenticateSession(services, credentials, credentials.sessionToken, headers);
+    return await authenticateApiKey(services.db, credentials.authorization);
   } catch (error) {
     if (error instanceof AppError && error.code === 'UNAUTHENTICATED') await services.rateLimits.consumeForIp(clientIp, headers);
     throw error;
@@ -35,7 +42,10 @@ export function requireTenantAccess(principal: Principal, required: readonly Ten
     throw new AppError('FORBIDDEN', 'This operation acts for a tenant and needs a tenant API key (cx_live_…).', { requiredScopes: required });
   }
   if (!hasScopes(principal.scopes, required)) {
-    throw new AppError('FORBIDDEN', `This API key lacks the scope${required.length > 1 ? 's' : ''} ${required.join(', ')}.`, {
+    const lacks = principal.user
+      ? `Your role${principal.user.roles.length > 1 ? 's' : ''} (${principal.user.roles.join(', ')}) do${principal.user.roles.length > 1 ? '' : 'es'} not allow this; ask a tenant admin.`
+      : `This API key lacks the scope${required.length > 1 ? 's' : ''} ${required.join(', ')}.`;
+    throw new AppError('FORBIDDEN', lacks, {
       requiredScopes: required,
       grantedScopes: principal.scopes,
     });

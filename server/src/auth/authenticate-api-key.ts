@@ -1,11 +1,11 @@
 import { coalitionDb, tenantDb, type Database } from '../db/database.ts';
 import { latestMigrationName } from '../db/migrate.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
-import type { TenantRole } from '../db/tables.ts';
+import type { TenantRole, TenantStatus } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
 import { parseApiKey, secretMatches } from './api-key-format.ts';
 import { findApiKeyWithTenant, touchApiKeyLastUsed } from './api-key.queries.ts';
-import type { Principal } from './principal.ts';
+import type { Principal, TenantHandle } from './principal.ts';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 const HOW_TO_AUTHENTICATE = 'Send the API key as "Authorization: Bearer cx_live_<id>_<secret>".';
@@ -37,6 +37,23 @@ export async function authenticateApiKey(db: Database, authorization: string | u
 
   if (row.kind === 'operator') return { kind: 'operator', keyId: row.id };
   if (!row.tenant_id || !row.tenant_slug) throw unauthenticated('invalid_key', 'The API key is not valid.');
+  return { kind: 'tenant', keyId: row.id, scopes: row.scopes, tenant: await tenantHandleOf(db, { ...row, tenant_id: row.tenant_id, tenant_slug: row.tenant_slug }) };
+}
+
+/** The tenant columns an authentication lookup joins in. */
+export interface TenantColumns {
+  tenant_id: string;
+  tenant_slug: string;
+  tenant_status: TenantStatus | null;
+  tenant_roles: string[] | null;
+  tenant_rate_limit_per_minute: number | null;
+  tenant_schema_version: string | null;
+  tenant_currency: string | null;
+  tenant_timezone: string | null;
+}
+
+/** The handle request code reaches a tenant through, for an API key or a portal session. */
+export async function tenantHandleOf(db: Database, row: TenantColumns): Promise<TenantHandle> {
   // During a rolling deploy the new code may run before `migrate` reached this tenant:
   // answer "retry shortly" instead of failing on tables that are not there yet.
   if ((row.tenant_schema_version ?? '') < (await latestMigrationName('tenant'))) {
@@ -46,23 +63,18 @@ export async function authenticateApiKey(db: Database, authorization: string | u
   }
   const schema = tenantSchemaName(row.tenant_slug);
   return {
-    kind: 'tenant',
-    keyId: row.id,
-    scopes: row.scopes,
-    tenant: {
-      id: row.tenant_id,
-      slug: row.tenant_slug,
-      roles: (row.tenant_roles ?? []) as TenantRole[],
-      schema,
-      db: tenantDb(db, schema),
-      rateLimitPerMinute: row.tenant_rate_limit_per_minute,
-      status: row.tenant_status ?? 'active',
-      currency: row.tenant_currency ?? '',
-      timezone: row.tenant_timezone ?? 'UTC',
-    },
+    id: row.tenant_id,
+    slug: row.tenant_slug,
+    roles: (row.tenant_roles ?? []) as TenantRole[],
+    schema,
+    db: tenantDb(db, schema),
+    rateLimitPerMinute: row.tenant_rate_limit_per_minute,
+    status: row.tenant_status ?? 'active',
+    currency: row.tenant_currency ?? '',
+    timezone: row.tenant_timezone ?? 'UTC',
   };
 }
 
-function unauthenticated(reason: string, message: string): AppError {
+export function unauthenticated(reason: string, message: string): AppError {
   return new AppError('UNAUTHENTICATED', message, { reason });
 }

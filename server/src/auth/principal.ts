@@ -1,6 +1,6 @@
 import type { TenantDb } from '../db/database.ts';
 import type { TenantSchemaName } from '../db/schema-names.ts';
-import type { TenantRole, TenantStatus } from '../db/tables.ts';
+import type { PortalRole, TenantRole, TenantStatus } from '../db/tables.ts';
 
 /** The tenant a request acts for, resolved once from its API key. */
 export interface TenantHandle {
@@ -19,6 +19,18 @@ export interface TenantHandle {
   status: TenantStatus;
 }
 
+/** A person signed in to the portal (a session cookie instead of an API key). */
+export interface PortalSessionUser {
+  id: string;
+  email: string;
+  displayName: string;
+  roles: PortalRole[];
+}
+
+/**
+ * Who is calling. `keyId` names the caller in rate limits, logs and audit entries:
+ * the API key's id, or the portal user's id (usr_…).
+ */
 export type Principal =
-  | { kind: 'operator'; keyId: string }
-  | { kind: 'tenant'; keyId: string; scopes: string[]; tenant: TenantHandle };
+  | { kind: 'operator'; keyId: string; user?: PortalSessionUser }
+  | { kind: 'tenant'; keyId: string; scopes: string[]; tenant: TenantHandle; user?: PortalSessionUser };

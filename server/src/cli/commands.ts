@@ -11,6 +11,10 @@ import { createLogger, type Logger } from '../logging/logger.ts';
 import { createTenant } from '../tenants/create-tenant.ts';
 import { listTenants, requireTenantRow } from '../tenants/get-tenant.ts';
 import type { Tenant } from '../tenants/tenant.ts';
+import { parseInput } from '../errors/validation.ts';
+import { ensurePortalBuilt } from '../portal/portal-build.ts';
+import { inviteUser, type UserScope } from '../users/manage-users.ts';
+import { emailSchema, portalRolesSchema } from '../users/user.ts';
 import { openDatabase, startSystem, type RunningSystem, type SystemOptions } from '../system/start-system.ts';
 
 // The command bodies, imported only when a command runs: `--help` and argument errors
@@ -100,6 +104,8 @@ export async function runServices(mode: 'start' | 'serve' | 'worker', run: { dem
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
 
+  // The portal is served from its build; `start` makes one when it is missing or stale.
+  if (options.api) await ensurePortalBuilt(logger).catch((error: unknown) => logger.error({ err: error }, 'the portal could not be built; /portal answers 503 until "npm run build" succeeds'));
   system = await startSystem(config, logger, options);
   if (signalled) return stopAndExit();
 
@@ -123,6 +129,7 @@ function printStartBanner(config: Config, system: RunningSystem, operatorKey: st
     'Coalition Exchange is running.',
     `  API (REST)      ${system.apiUrl}/api   (OpenAPI: ${system.apiUrl}/api/openapi.json)`,
     `  API (tRPC)      ${system.apiUrl}/trpc`,
+    `  Portal          ${system.apiUrl}/portal   (first user: npx coalition invite --operator --email you@example.com)`,
     `  Health          ${system.apiUrl}/healthz   ${system.apiUrl}/readyz`,
     `  PostgreSQL      ${system.embedded.postgres ? `embedded, data in ${config.dataDir}/postgres` : 'DATABASE_URL'}`,
     `  Redis           ${system.embedded.redis ? 'embedded' : 'REDIS_URL'}`,
@@ -185,6 +192,20 @@ export function keyCreateCommand(options: { tenant?: string; operator?: boolean;
       ? await createTenantApiKey(db, { tenant: await requireTenantRow(db, options.tenant), name: options.name, scopes: options.scopes ?? [], actor: CLI_ACTOR })
       : await createOperatorApiKey(db, { name: options.name, actor: CLI_ACTOR });
     print(created, Boolean(options.json), () => `Created key ${created.apiKey.id} (${created.apiKey.scopes.join(', ')}). Store it now; it is not shown again:\n${created.secret}`);
+  });
+}
+
+export function inviteCommand(options: { email: string; tenant?: string; roles?: string[]; operator?: boolean; url?: string; json?: boolean }) {
+  if (Boolean(options.tenant) === Boolean(options.operator)) throw new InvalidArgumentError('give exactly one of --tenant <slug> or --operator');
+  if (options.tenant && !options.roles?.length) throw new InvalidArgumentError('--roles is required for a tenant user');
+  const email = parseInput(emailSchema, options.email);
+  const roles = options.tenant ? parseInput(portalRolesSchema, options.roles) : (['operator'] as const);
+  return withDatabase(async (db) => {
+    const scope: UserScope = options.tenant ? await requireTenantRow(db, options.tenant).then((t) => ({ tenantId: t.id, tenantSlug: t.slug })) : { tenantId: null };
+    const invited = await inviteUser(db, scope, { email, roles: [...roles], actor: CLI_ACTOR }, new Date());
+    const origin = (options.url ?? `http://127.0.0.1:${loadConfig().http.port}`).replace(/\/+$/, '');
+    const link = `${origin}${invited.path}`;
+    print({ ...invited, link }, Boolean(options.json), () => `Invited ${email} (${roles.join(', ')}). Send them this one-time link (valid 7 days; it is not shown again):\n${link}`);
   });
 }
 

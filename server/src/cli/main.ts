@@ -3,6 +3,7 @@ import { TENANT_SCOPES, tenantScopeSchema, type TenantScope } from '../auth/scop
 import { ConfigError } from '../config/env.ts';
 import { AppError } from '../errors/app-error.ts';
 import { tenantRoleSchema } from '../tenants/tenant.ts';
+import { TENANT_PORTAL_ROLES } from '../users/user.ts';
 
 const commands = () => import('./commands.ts');
 
@@ -86,6 +87,17 @@ export function buildCli(): Command {
     .description('List tenants')
     .option('--json', 'print JSON')
     .action(async (options) => (await commands()).tenantListCommand(options));
+
+  program
+    .command('invite')
+    .description('Invite a portal user: a tenant user (--tenant, --roles) or a coalition operator (--operator); prints the one-time link (valid 7 days)')
+    .requiredOption('--email <address>', "the person's email address; they sign in with it")
+    .option('--tenant <slug>', 'the tenant the user belongs to')
+    .option('--roles <roles>', `comma-separated: ${TENANT_PORTAL_ROLES.join(', ')}`, list)
+    .option('--operator', 'invite a coalition operator instead')
+    .option('--url <origin>', 'where the portal is reached, for the printed link (default: http://127.0.0.1:$PORT)')
+    .option('--json', 'print JSON')
+    .action(async (options) => (await commands()).inviteCommand(options));
 
   const key = program.command('key').description('Manage API keys');
   key

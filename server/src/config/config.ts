@@ -22,6 +22,12 @@ export interface Config {
   webhooks: { timeoutMs: number; allowLoopback: boolean; allowPrivate: boolean };
   /** Master key for keyed hashes; absent: `start` keeps one in dataDir, `serve`/`worker` refuse to run. */
   secretKey: Buffer | undefined;
+  portal: {
+    /** Secure session cookies: always, never, or unless the page is on a loopback host (development). */
+    secureCookies: 'auto' | boolean;
+    /** Sign-in attempts one client address may make per 15 minutes. */
+    signInAttemptsPerIp: number;
+  };
 }
 
 export function configFromEnv(env: Env, cwd = process.cwd()): Config {
@@ -45,6 +51,7 @@ export function configFromEnv(env: Env, cwd = process.cwd()): Config {
     redemptionReversalMs: env.REDEMPTION_REVERSAL_DAYS * 24 * 60 * 60 * 1000,
     webhooks: { timeoutMs: env.WEBHOOK_TIMEOUT_MS, allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK, allowPrivate: env.WEBHOOK_ALLOW_PRIVATE },
     secretKey: env.SECRET_KEY ? (decodeSecretKey(env.SECRET_KEY) ?? undefined) : undefined,
+    portal: { secureCookies: env.PORTAL_SECURE_COOKIES, signInAttemptsPerIp: env.SIGN_IN_ATTEMPTS_PER_IP },
   };
 }
 

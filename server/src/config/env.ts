@@ -84,6 +84,18 @@ export const envSchema = z.object({
   // Also allow private networks (10/8, 172.16/12, 192.168/16, fc00::/7): an operator
   // whose receivers run inside its own network.
   WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  // Portal session cookies carry Secure: `auto` unless the portal is opened on a
+  // loopback host (localhost, 127.0.0.1: development), or always / never.
+  PORTAL_SECURE_COOKIES: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((value) => ['auto', 'true', 'false', '1', '0'].includes(value), 'must be auto, true or false')
+    .transform((value): 'auto' | boolean => (value === 'auto' ? 'auto' : value === 'true' || value === '1'))
+    .default('auto'),
+  // Portal sign-in attempts per client address per 15 minutes (each account also
+  // locks for 15 minutes after 10 failed attempts).
+  SIGN_IN_ATTEMPTS_PER_IP: integer(1, 100_000).default(60),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -334,9 +334,45 @@ export interface WebhookAttemptsTable {
   next_attempt_at: Date | null;
 }
 
+export type PortalRole = 'admin' | 'pool_manager' | 'marketer' | 'finance' | 'fraud_reviewer' | 'operator';
+export type PortalUserStatus = 'active' | 'disabled';
+
+export interface PortalUsersTable {
+  id: string;
+  /** null: a coalition operator. */
+  tenant_id: string | null;
+  email: string;
+  display_name: string;
+  roles: PortalRole[];
+  /** argon2id (PHC string). */
+  password_hash: string;
+  status: Generated<PortalUserStatus>;
+  session_version: Generated<number>;
+  created_at: Generated<Date>;
+  created_by: string | null;
+  updated_at: Generated<Date>;
+  last_sign_in_at: Timestamp | null;
+}
+
+export interface PortalInvitationsTable {
+  id: string;
+  tenant_id: string | null;
+  email: string;
+  roles: PortalRole[];
+  token_hash: string;
+  created_at: Generated<Date>;
+  created_by: string;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  accepted_user_id: string | null;
+  revoked_at: Timestamp | null;
+}
+
 export interface CoalitionTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
+  portal_users: PortalUsersTable;
+  portal_invitations: PortalInvitationsTable;
   agreements: AgreementsTable;
   agreement_usage: AgreementUsageTable;
   signing_keys: SigningKeysTable;

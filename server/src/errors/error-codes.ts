@@ -53,6 +53,42 @@ export const ERROR_CODES = {
     httpStatus: 403,
     meaning: 'The tenant that owns this API key is suspended by the coalition operator.',
   },
+  CSRF_REJECTED: {
+    trpc: 'FORBIDDEN',
+    httpStatus: 403,
+    meaning:
+      'A change sent with a portal session cookie lacked the session\'s `X-CSRF-Token` header (the portal sends it from `GET /auth/session`), or came from another origin. API-key requests are not affected.',
+  },
+  SIGN_IN_FAILED: {
+    trpc: 'UNAUTHORIZED',
+    httpStatus: 401,
+    meaning: 'The email address or the password is wrong, or the user is disabled. The answer does not say which, so addresses cannot be probed.',
+  },
+  INVITATION_INVALID: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'The invitation link is unknown, already used, revoked or expired (`details.reason`). Ask your administrator for a new one.',
+  },
+  INVITATION_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No pending invitation with this id exists for the tenant.',
+  },
+  USER_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'No portal user with this id exists for the tenant.',
+  },
+  EMAIL_TAKEN: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'A portal user (or a pending invitation) already has this email address: an address names one account.',
+  },
+  LAST_ADMIN: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The change would leave the tenant without an active admin (or lock you out of your own account): give another user the admin role first.',
+  },
   ROUTE_NOT_FOUND: {
     trpc: 'NOT_FOUND',
     httpStatus: 404,

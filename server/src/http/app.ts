@@ -14,6 +14,8 @@ import { emptyBodyIsEmptyJson, restErrorBodies } from './rest-errors.ts';
 import { packageVersion } from '../system/package-info.ts';
 import { poolFileRoutes } from '../pools/http-routes.ts';
 import { settlementFileRoutes } from '../settlement/http-routes.ts';
+import { portalRoutes } from '../portal/serve-portal.ts';
+import { portalAuthRoutes } from '../users/http-routes.ts';
 
 /** Calls one tRPC batch request may carry; each still counts against the rate limit. */
 export const MAX_BATCH_SIZE = 20;
@@ -77,6 +79,8 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
   });
 
   app.use(apiReferenceRoutes(services, packageVersion));
+  app.use(portalRoutes());
+  app.use('/auth', portalAuthRoutes(services));
 
   // File uploads and downloads: before the JSON body parser, which must not touch them.
   app.use('/api', poolFileRoutes(services));
@@ -112,7 +116,7 @@ export function createHttpApp(services: AppServices, state: HttpAppState = { shu
   );
 
   app.use((req: Request, res: Response) => {
-    res.status(404).json(toErrorBody(new AppError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}. The REST API lives under /api, tRPC under /trpc.`), req.requestId));
+    res.status(404).json(toErrorBody(new AppError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}. The REST API lives under /api, tRPC under /trpc, the portal under /portal.`), req.requestId));
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

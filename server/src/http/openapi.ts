@@ -44,6 +44,8 @@ export const NOT_FOUND_BY_PATH_PARAMETER: Record<string, ErrorCode> = {
   runId: 'SETTLEMENT_RUN_NOT_FOUND',
   statementId: 'STATEMENT_NOT_FOUND',
   reconciliationId: 'RECONCILIATION_NOT_FOUND',
+  userId: 'USER_NOT_FOUND',
+  invitationId: 'INVITATION_NOT_FOUND',
 };
 
 const ERROR_SCHEMA_REF = '#/components/schemas/Error';

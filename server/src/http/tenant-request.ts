@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { admitPrincipal, authenticateCounted, requireTenantAccess } from '../auth/access.ts';
+import { credentialsOf } from '../auth/credentials.ts';
 import type { TenantHandle } from '../auth/principal.ts';
 import type { TenantScope } from '../auth/scopes.ts';
 import type { TenantRole } from '../db/tables.ts';
@@ -25,7 +26,7 @@ export function tenantRoute(
   return async (req: Request, res: Response, next: NextFunction) => {
     const headers = { set: (name: string, value: string) => res.setHeader(name, value) };
     try {
-      const principal = await authenticateCounted(services, req.headers.authorization, req.ip ?? 'unknown', headers);
+      const principal = await authenticateCounted(services, credentialsOf(req, services.config.portal.secureCookies), req.ip ?? 'unknown', headers);
       await admitPrincipal(services, principal, headers);
       const caller = requireTenantAccess(principal, access.scopes, access.role);
       req.log = req.log.child({ keyId: caller.keyId });

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { TenantDb } from '../db/database.ts';
 import type { AuditEventsTable } from '../db/tables.ts';
+import { noteAuditRecorded } from './audit-scope.ts';
 
 export interface AuditEventInput {
   actor: string;
@@ -11,6 +12,7 @@ export interface AuditEventInput {
 }
 
 export async function insertAuditEvent(db: TenantDb, event: AuditEventInput): Promise<void> {
+  noteAuditRecorded();
   await db
     .insertInto('audit_events')
     .values({

@@ -15,6 +15,7 @@ import { jwksProcedure, signingKeysRouter, vouchersRouter } from '../vouchers/ro
 import { redemptionsRouter } from '../redemptions/router.ts';
 import { webhooksRouter } from '../webhooks/router.ts';
 import { operatorSettlementRouter, settlementRouter } from '../settlement/router.ts';
+import { operatorUsersRouter, usersRouter } from '../users/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -22,6 +23,7 @@ export const appRouter = router({
   me: whoamiProcedure,
   apiKeys: apiKeysRouter,
   auditEvents: auditEventsRouter,
+  users: usersRouter,
   issuerSettings: issuerSettingsRouter,
   campaigns: campaignsRouter,
   customers: customersRouter,
@@ -42,6 +44,7 @@ export const appRouter = router({
   operator: router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,
+    users: operatorUsersRouter,
     agreements: operatorAgreementsRouter,
     settlement: operatorSettlementRouter,
   }),

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { credentialsOf, type RequestCredentials } from '../auth/credentials.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AppServices } from '../system/services.ts';
@@ -8,7 +9,8 @@ export interface RequestContext {
   requestId: string;
   log: Logger;
   clientIp: string;
-  authorization: string | undefined;
+  /** The API key or portal session the request carries. */
+  credentials: RequestCredentials;
   /**
    * Response headers procedures ask for (rate-limit state, Retry-After). The adapters'
    * responseMeta writes them, so nothing touches the response after a streamed batch
@@ -27,7 +29,7 @@ export function createContextFactory(services: AppServices) {
     requestId: req.requestId,
     log: req.log,
     clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-    authorization: req.headers.authorization,
+    credentials: credentialsOf(req, services.config.portal.secureCookies),
     idempotencyKey: req.header('idempotency-key'),
     responseHeaders: new Map(),
     authentication: {},

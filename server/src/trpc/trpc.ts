@@ -10,6 +10,8 @@ import { ERROR_CODES } from '../errors/error-codes.ts';
 import { currentRequestId } from '../http/request-scope.ts';
 import type { RequestContext } from './context.ts';
 import { toAppError } from './to-app-error.ts';
+import { runAudited } from '../tenants/audit-scope.ts';
+import { insertAuditEvent } from '../tenants/audit.queries.ts';
 
 export type ProcedureAccess = 'public' | 'authenticated' | 'operator' | 'tenant';
 
@@ -49,7 +51,7 @@ const rateLimitByIp = t.middleware(async ({ ctx, next }) => {
 
 /** Resolves the caller's key once per HTTP request (a tRPC batch shares it). */
 function authenticateOnce(ctx: RequestContext): Promise<Principal> {
-  ctx.authentication.principal ??= authenticateCounted(ctx.services, ctx.authorization, ctx.clientIp, ctx.responseHeaders);
+  ctx.authentication.principal ??= authenticateCounted(ctx.services, ctx.credentials, ctx.clientIp, ctx.responseHeaders);
   return ctx.authentication.principal;
 }
 
@@ -77,7 +79,21 @@ export const operatorProcedure = t.procedure
     return next({ ctx: { operatorKeyId: ctx.principal.keyId } });
   });
 
+/** Portal users' changes that wrote no audit entry of their own get one naming the procedure and the ids it acted on. */
+const auditPortalChanges = t.middleware(async ({ ctx, type, path, getRawInput, next }) => {
+  const principal = (ctx as { principal?: Principal }).principal;
+  if (type !== 'mutation' || principal?.kind !== 'tenant' || !principal.user) return next();
+  const { result, recorded } = await runAudited(() => next());
+  if (result.ok && !recorded) {
+    const input = await getRawInput().catch(() => undefined);
+    const ids = Object.fromEntries(Object.entries(typeof input === 'object' && input ? input : {}).filter(([key, value]) => /Id$/.test(key) && typeof value === 'string'));
+    await insertAuditEvent(principal.tenant.db, { actor: principal.keyId, action: `portal.${path}`, subjectType: 'procedure', subjectId: path, details: ids });
+  }
+  return result;
+});
+
 export const tenantProcedure = t.procedure
   .meta({ access: 'tenant' })
   .use(authenticate)
-  .use(({ ctx, meta, next }) => next({ ctx: requireTenantAccess(ctx.principal, meta?.scopes ?? [], meta?.role) }));
+  .use(({ ctx, meta, next }) => next({ ctx: requireTenantAccess(ctx.principal, meta?.scopes ?? [], meta?.role) }))
+  .use(auditPortalChanges);

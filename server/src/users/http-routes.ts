@@ -1,0 +1,106 @@
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { credentialsOf } from '../auth/credentials.ts';
+import type { Principal } from '../auth/principal.ts';
+import { hasScopes, TENANT_SCOPES } from '../auth/scopes.ts';
+import { parseInput } from '../errors/validation.ts';
+import type { AppServices } from '../system/services.ts';
+import { authenticateSession } from './authenticate-session.ts';
+import { acceptInvitation, describeInvitation } from './manage-users.ts';
+import { clearedSessionCookie, issueSessionToken, readSessionToken, sessionCookie } from './sessions.ts';
+import { signIn } from './sign-in.ts';
+import { SignInLimits } from './sign-in-limits.ts';
+import { displayNameSchema, emailSchema, passwordSchema } from './user.ts';
+import { AppError } from '../errors/app-error.ts';
+
+const signInBody = z.strictObject({ email: emailSchema, password: z.string().min(1, 'enter your password').max(256) });
+const acceptBody = z.strictObject({ token: z.string().min(1).max(100), displayName: displayNameSchema, password: passwordSchema });
+
+/**
+ * The portal's session endpoints (cookie based, for the browser; integrations use API
+ * keys): sign in, the current session, sign out, and invitation links.
+ */
+export function portalAuthRoutes(services: AppServices): Router {
+  const routes = Router();
+  const limits = new SignInLimits(services.redis, { keyPrefix: services.config.queuePrefix, attemptsPerIp: services.config.portal.signInAttemptsPerIp });
+  const json = express.json({ limit: 16 * 1024, type: ['application/json'] });
+  const headersOf = (res: Response) => ({ set: (name: string, value: string) => void res.setHeader(name, value) });
+  routes.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  const startSession = async (req: Request, res: Response, user: { id: string; session_version: number }) => {
+    const { token, claims } = await issueSessionToken(services.secrets, { id: user.id, sessionVersion: user.session_version }, services.clock.now());
+    res.setHeader('Set-Cookie', sessionCookie(token, claims, credentialsOf(req, services.config.portal.secureCookies).secureCookies));
+    const principal = await authenticateSession(services, { ...credentialsOf(req, services.config.portal.secureCookies), method: 'GET' }, token, headersOf(res));
+    res.json(describeSession(principal, claims.csrf, claims.expiresAt));
+  };
+
+  routes.post('/sign-in', json, async (req, res, next) => {
+    try {
+      const input = parseInput(signInBody, req.body ?? {});
+      const user = await signIn(services.db, limits, { ...input, clientIp: req.ip ?? 'unknown' }, headersOf(res), services.clock.now());
+      req.log.info({ userId: user.id }, 'portal sign-in');
+      await startSession(req, res, user);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  routes.get('/session', async (req, res, next) => {
+    try {
+      const credentials = credentialsOf(req, services.config.portal.secureCookies);
+      if (!credentials.sessionToken) throw new AppError('UNAUTHENTICATED', 'Not signed in.', { reason: 'missing' });
+      const principal = await authenticateSession(services, credentials, credentials.sessionToken, headersOf(res));
+      const claims = await readSessionToken(services.secrets, credentials.sessionToken, services.clock.now());
+      res.json(describeSession(principal, claims!.csrf, claims!.expiresAt));
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  routes.post('/sign-out', (req, res) => {
+    res.setHeader('Set-Cookie', clearedSessionCookie(credentialsOf(req, services.config.portal.secureCookies).secureCookies));
+    res.status(204).end();
+  });
+
+  routes.get('/invitations/:token', async (req, res, next) => {
+    try {
+      res.json(await describeInvitation(services.db, req.params.token, services.clock.now()));
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  routes.post('/invitations/accept', json, async (req, res, next) => {
+    try {
+      await services.rateLimits.consumeForIp(req.ip ?? 'unknown', headersOf(res));
+      const input = parseInput(acceptBody, req.body ?? {});
+      const user = await acceptInvitation(services.db, input, services.clock.now());
+      req.log.info({ userId: user.id }, 'portal invitation accepted');
+      await startSession(req, res, user);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  return routes;
+}
+
+/** What the portal needs to know about who is signed in: it hides what the scopes do not allow. */
+function describeSession(principal: Principal, csrfToken: string, expiresAt: number) {
+  const user = principal.user!;
+  const scopes = principal.kind === 'tenant' ? (hasScopes(principal.scopes, ['admin']) ? [...TENANT_SCOPES] : principal.scopes) : [];
+  return {
+    user: { id: user.id, email: user.email, displayName: user.displayName, roles: user.roles },
+    operator: principal.kind === 'operator',
+    tenant:
+      principal.kind === 'tenant'
+        ? { slug: principal.tenant.slug, roles: principal.tenant.roles, currency: principal.tenant.currency, timezone: principal.tenant.timezone, status: principal.tenant.status }
+        : null,
+    scopes,
+    csrfToken,
+    expiresAt: new Date(expiresAt).toISOString(),
+  };
+}
