@@ -10,6 +10,7 @@ import { migrateCoalition } from '../../server/src/db/migrate.ts';
 import { createLogger } from '../../server/src/logging/logger.ts';
 import { startEmbeddedPostgres } from '../../server/src/runtime/embedded-postgres.ts';
 import { startEmbeddedRedis } from '../../server/src/runtime/embedded-redis.ts';
+import { ensurePortalBuilt } from '../../server/src/portal/portal-build.ts';
 import { databaseUrl } from '../support/database-url.ts';
 
 declare module 'vitest' {
@@ -30,6 +31,8 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
+  // The portal's browser tests and every `start` serve partner-portal/dist: build it once, first.
+  await ensurePortalBuilt(logger);
   const runId = customAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 8)();
   const stops: (() => Promise<unknown>)[] = [];
 

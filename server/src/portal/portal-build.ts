@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logging/logger.ts';
 
@@ -8,7 +9,7 @@ export const PORTAL_DIST = fileURLToPath(new URL('../../../partner-portal/dist/'
 function newestSourceTime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    if (entry.name === 'dist' || entry.name === 'node_modules' || entry.name.startsWith('.') || entry.name === 'README.md') continue;
     const full = `${dir}/${entry.name}`;
     newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : statSync(full).mtimeMs);
   }
@@ -35,7 +36,30 @@ export async function ensurePortalBuilt(logger: Logger): Promise<boolean> {
     logger.warn('the portal is not built and Vite is not installed: run "npm run build" where dev dependencies are installed');
     return existsSync(`${PORTAL_DIST}index.html`);
   }
-  logger.info('building the portal (partner-portal/ → partner-portal/dist)');
-  await vite.build({ configFile: `${PORTAL_ROOT}vite.config.ts`, logLevel: 'warn' });
-  return true;
+  // One build at a time (parallel test files, two starts): the others wait for it.
+  const lock = `${PORTAL_ROOT}.build-lock`;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 120_000) rmSync(lock, { recursive: true, force: true });
+      await sleep(200);
+      if (portalBuildIsCurrent()) return true;
+    }
+  }
+  try {
+    if (portalBuildIsCurrent()) return true;
+    logger.info('building the portal (partner-portal/ → partner-portal/dist)');
+    // Built beside dist and swapped in, so a running server never serves half a build.
+    const staging = `${PORTAL_ROOT}.dist-${process.pid}`;
+    await vite.build({ configFile: `${PORTAL_ROOT}vite.config.ts`, logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
+    const old = `${PORTAL_ROOT}.dist-old-${process.pid}`;
+    if (existsSync(PORTAL_DIST)) renameSync(PORTAL_DIST, old);
+    renameSync(staging, PORTAL_DIST);
+    rmSync(old, { recursive: true, force: true });
+    return true;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }

@@ -52,8 +52,11 @@ export function portalAuthRoutes(services: AppServices): Router {
     try {
       const credentials = credentialsOf(req, services.config.portal.secureCookies);
       if (!credentials.sessionToken) throw new AppError('UNAUTHENTICATED', 'Not signed in.', { reason: 'missing' });
-      const principal = await authenticateSession(services, credentials, credentials.sessionToken, headersOf(res));
-      const claims = await readSessionToken(services.secrets, credentials.sessionToken, services.clock.now());
+      let token = credentials.sessionToken;
+      // A renewed session answers with the renewed token's expiry, not the one it replaced.
+      const headers = { set: (name: string, value: string) => void (res.setHeader(name, value), name === 'Set-Cookie' && (token = parseCookie(value)[SESSION_COOKIE] ?? token)) };
+      const principal = await authenticateSession(services, credentials, token, headers);
+      const claims = await readSessionToken(services.secrets, token, services.clock.now());
       res.json(describeSession(principal, claims!.csrf, claims!.expiresAt));
     } catch (error) {
       next(error);
