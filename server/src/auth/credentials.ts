@@ -20,7 +20,8 @@ export interface RequestCredentials {
 
 export function credentialsOf(req: Request, secureCookies: 'auto' | boolean): RequestCredentials {
   const cookieHeader = req.headers.cookie;
-  const host = req.get('host') ?? '';
+  // req.host, not the Host header: behind TRUST_PROXY the browser's origin is the proxy's (X-Forwarded-Host).
+  const host = req.host ?? '';
   return {
     authorization: req.headers.authorization,
     sessionToken: cookieHeader ? parseCookies(cookieHeader)[SESSION_COOKIE] : undefined,

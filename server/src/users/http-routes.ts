@@ -1,6 +1,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { credentialsOf } from '../auth/credentials.ts';
+import { parse as parseCookie } from 'cookie';
+import { credentialsOf, SESSION_COOKIE } from '../auth/credentials.ts';
 import type { Principal } from '../auth/principal.ts';
 import { hasScopes, TENANT_SCOPES } from '../auth/scopes.ts';
 import { parseInput } from '../errors/validation.ts';
@@ -54,7 +55,12 @@ export function portalAuthRoutes(services: AppServices): Router {
       if (!credentials.sessionToken) throw new AppError('UNAUTHENTICATED', 'Not signed in.', { reason: 'missing' });
       let token = credentials.sessionToken;
       // A renewed session answers with the renewed token's expiry, not the one it replaced.
-      const headers = { set: (name: string, value: string) => void (res.setHeader(name, value), name === 'Set-Cookie' && (token = parseCookie(value)[SESSION_COOKIE] ?? token)) };
+      const headers = {
+        set: (name: string, value: string) => {
+          res.setHeader(name, value);
+          if (name === 'Set-Cookie') token = parseCookie(value)[SESSION_COOKIE] ?? token;
+        },
+      };
       const principal = await authenticateSession(services, credentials, token, headers);
       const claims = await readSessionToken(services.secrets, token, services.clock.now());
       res.json(describeSession(principal, claims!.csrf, claims!.expiresAt));
