@@ -156,7 +156,7 @@ describe('the demo scenario', () => {
     expect(partnerView.body).toMatchObject({ yourSide: 'partner', yourNet: [{ currency: 'RUB', amountMinor: -5_000 }] });
   });
 
-  it('prints every step and a summary with the keys, the ids and the URLs (no portal yet)', () => {
+  it('prints every step and a summary with the keys, the ids, the URLs and the portal logins', () => {
     expect(steps.map((s) => s.title)).toEqual([
       'Tenants',
       'Sticker campaign',
@@ -178,7 +178,33 @@ describe('the demo scenario', () => {
     expect(report).toContain('demo-volt owes demo-grocer 50.00 RUB');
     expect(report).toContain(`${system.baseUrl}/api/openapi.json`);
     expect(report).toContain(`${system.baseUrl}/docs/api`);
-    expect(report).toMatch(/partner portal is not part of this version yet/);
+    expect(report).toContain(`${system.baseUrl}/portal`);
+    for (const login of result.portal.logins) expect(report).toContain(login.email);
+    expect(report).toContain(result.portal.password);
+  });
+
+  it('gives each demo tenant portal users, one per role, who can sign in with the printed password', async () => {
+    expect(result.portal.logins.map((login) => `${login.tenant}:${login.roles.join(',')}`)).toEqual([
+      `${result.issuer.slug}:admin`,
+      `${result.issuer.slug}:marketer`,
+      `${result.issuer.slug}:finance`,
+      `${result.partner.slug}:admin`,
+      `${result.partner.slug}:pool_manager`,
+      `${result.partner.slug}:finance`,
+    ]);
+    const poolManager = result.portal.logins.find((login) => login.roles.includes('pool_manager'))!;
+    const signedIn = await fetch(`${system.baseUrl}/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: poolManager.email, password: result.portal.password }),
+    });
+    expect(signedIn.status).toBe(200);
+    const session = (await signedIn.json()) as { tenant: { slug: string }; scopes: string[] };
+    expect(session.tenant.slug).toBe(result.partner.slug);
+    expect(session.scopes).toContain('pools:write');
+    const offers = await fetch(`${system.baseUrl}/api/v1/offers`, { headers: { cookie: signedIn.headers.get('set-cookie')!.split(';')[0]! } });
+    expect(offers.status).toBe(200);
+    expect(((await offers.json()) as { offers: unknown[] }).offers).toHaveLength(1);
   });
 });
 

@@ -77,6 +77,24 @@ export class DemoApi {
     return parsed as T;
   }
 
+  /** A portal session endpoint (no key): accepting a demo user's invitation. */
+  async postSession<T = any>(path: string, body: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'coalition-demo/1' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new Error(`POST ${path}: no answer from ${this.baseUrl} (${describeFetchError(error)})`, { cause: error });
+    }
+    const parsed = (await response.json().catch(() => null)) as { code?: string } | null;
+    if (!response.ok) throw new DemoApiError('POST', path, response.status, parsed?.code, parsed);
+    return parsed as T;
+  }
+
   /** GET without a key: the health probe and the public JWKS. */
   async getPublic<T = any>(path: string): Promise<T> {
     let response: Response;

@@ -97,7 +97,8 @@ export interface DemoResult {
     lines: Array<{ section: string; event: string; currency: string; count: number; amountMinor: number }>;
     totals: Array<{ currency: string; netMinor: number; owedBy: string | null; owedTo: string | null; amountMinor: number }>;
   };
-  portal: { available: false; note: string };
+  /** Portal users of both demo tenants, one per role, all with the printed demo password. */
+  portal: { url: string; password: string; logins: Array<{ email: string; tenant: string; roles: string[] }> };
   steps: DemoStep[];
 }
 
@@ -229,11 +230,26 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     admin: await createKey(names.partner, 'Demo: back office (admin)', ['admin']),
     checkout: await createKey(names.partner, 'Demo: web shop checkout', ['codes:redeem']),
   };
+  // Portal users, one per role, invited by the operator and accepted with a demo password.
+  const portalPassword = `demo-${randomBytes(9).toString('base64url')}`;
+  const logins: DemoResult['portal']['logins'] = [];
+  for (const [slug, roleSets] of [
+    [names.issuer, [['admin'], ['marketer'], ['finance']]],
+    [names.partner, [['admin'], ['pool_manager'], ['finance']]],
+  ] as const) {
+    for (const roles of roleSets) {
+      const email = `${roles[0]!.replace('_', '-')}@${slug}.example`;
+      const invited = await api.call<{ token: string }>('POST', '/v1/operator/users/invitations', { key: op, body: { tenantSlug: slug, email, roles } });
+      await api.postSession('/auth/invitations/accept', { token: invited.token, displayName: `Demo ${roles[0]!.replace('_', ' ')}`, password: portalPassword });
+      logins.push({ email, tenant: slug, roles: [...roles] });
+    }
+  }
   const issuer: DemoTenant = { slug: names.issuer, displayName: names.issuerName, roles: ['issuer'], keys: Object.values(issuerKeys) };
   const partner: DemoTenant = { slug: names.partner, displayName: names.partnerName, roles: ['partner'], keys: Object.values(partnerKeys) };
   step('Tenants', [
     `Issuer  ${issuer.displayName} (${issuer.slug}), ${DEMO_TIMEZONE}, ${DEMO_CURRENCY}, with keys for its back office, tills and customer app`,
     `Partner ${partner.displayName} (${partner.slug}), with keys for its back office and web shop checkout`,
+    `Portal users for both, one per role (admin, marketer / pool manager, finance)`,
     ...(run > 1 ? [`(demo-grocer was taken by an earlier run: this run is number ${run} and starts from scratch)`] : []),
   ]);
 
@@ -493,10 +509,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         lines: statement.lines.map(({ section, event, currency, count, amountMinor }) => ({ section, event, currency, count, amountMinor })),
         totals: statement.totals.map(({ currency, netMinor, owedBy, owedTo, amountMinor }) => ({ currency, netMinor, owedBy, owedTo, amountMinor })),
       },
-      portal: {
-        available: false,
-        note: 'The partner portal is not part of this version yet. Until then, look around with the API keys above: the REST API, its OpenAPI document and the API reference.',
-      },
+      portal: { url: `${baseUrl}/portal`, password: portalPassword, logins },
       steps,
     };
     return result;
