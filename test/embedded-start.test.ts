@@ -38,6 +38,12 @@ describe('coalition start with no configuration', () => {
 
     const ready = await request(apiUrl!, 'GET', '/readyz');
     expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'up', redis: 'up' } });
+    // The portal is served too, and the banner says how to get its first user.
+    expect(first.output()).toContain(`Portal          ${apiUrl}/portal`);
+    const portal = await fetch(`${apiUrl}/portal/`);
+    expect(portal.status).toBe(200);
+    expect(await portal.text()).toContain('<div id="root"></div>');
+    expect(portal.headers.get('content-security-policy')).toContain("script-src 'self'");
     const created = await request(apiUrl!, 'POST', '/api/v1/operator/tenants', {
       key,
       body: { slug: 'first-boot', displayName: 'First Boot', roles: ['issuer'], timezone: 'UTC', currency: 'EUR' },

@@ -7,7 +7,7 @@ import { hasScopes, TENANT_SCOPES } from '../auth/scopes.ts';
 import { parseInput } from '../errors/validation.ts';
 import type { AppServices } from '../system/services.ts';
 import { authenticateSession } from './authenticate-session.ts';
-import { acceptInvitation, describeInvitation } from './manage-users.ts';
+import { acceptInvitation, describeInvitation, endSessions } from './manage-users.ts';
 import { clearedSessionCookie, issueSessionToken, readSessionToken, sessionCookie } from './sessions.ts';
 import { signIn } from './sign-in.ts';
 import { SignInLimits } from './sign-in-limits.ts';
@@ -69,9 +69,18 @@ export function portalAuthRoutes(services: AppServices): Router {
     }
   });
 
-  routes.post('/sign-out', (req, res) => {
-    res.setHeader('Set-Cookie', clearedSessionCookie(credentialsOf(req, services.config.portal.secureCookies).secureCookies));
-    res.status(204).end();
+  // Signing out ends every session of the user (a token cannot be revoked alone: it is
+  // not stored), so a copied cookie stops working too.
+  routes.post('/sign-out', async (req, res, next) => {
+    try {
+      const credentials = credentialsOf(req, services.config.portal.secureCookies);
+      const claims = credentials.sessionToken ? await readSessionToken(services.secrets, credentials.sessionToken, services.clock.now()) : null;
+      if (claims) await endSessions(services.db, claims.userId, claims.version);
+      res.setHeader('Set-Cookie', clearedSessionCookie(credentials.secureCookies));
+      res.status(204).end();
+    } catch (error) {
+      next(error);
+    }
   });
 
   routes.get('/invitations/:token', async (req, res, next) => {

@@ -228,3 +228,13 @@ export async function changeUser(
     return toPortalUser(row);
   });
 }
+
+/** Ends every session issued under this version (sign-out): the next request of any of them is refused. */
+export async function endSessions(db: Database, userId: string, version: number): Promise<void> {
+  await coalitionDb(db)
+    .updateTable('portal_users')
+    .set((eb) => ({ session_version: eb('session_version', '+', 1) }))
+    .where('id', '=', userId)
+    .where('session_version', '=', version)
+    .execute();
+}
