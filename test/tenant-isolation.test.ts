@@ -74,6 +74,21 @@ const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
     { input: { name: 'probe', scopes: ['pos:write'], tenant: w.b.tenant.slug }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
     { input: { name: 'probe', scopes: ['pos:write'] }, answersWithOwnDataOnly: true },
   ],
+  // tenant: portal users. A knows B's user and invitation ids and B's admin's address.
+  'users.list': () => [{ input: {}, answersWithOwnDataOnly: true }],
+  // Inviting an address that has an account at B says nothing about it: A's invitation is
+  // made (it fails only when its holder accepts, for them to see).
+  'users.invite': (w, face) => [
+    { input: { email: `probe-${face.toLowerCase()}@a.example`, roles: ['marketer'] }, answersWithOwnDataOnly: true },
+    { input: { email: w.bUserEmail, roles: ['admin'], tenantSlug: w.b.tenant.slug }, refusedWith: { status: 400, code: 'VALIDATION_FAILED' } },
+  ],
+  'users.revokeInvitation': (w) => [{ input: { invitationId: w.bInvitationId }, refusedWith: notFound('INVITATION_NOT_FOUND') }],
+  'users.update': (w) => [{ input: { userId: w.bUserId, roles: ['marketer'] }, refusedWith: notFound('USER_NOT_FOUND') }],
+  'users.disable': (w) => [{ input: { userId: w.bUserId }, refusedWith: notFound('USER_NOT_FOUND') }],
+  'users.enable': (w) => [{ input: { userId: w.bUserId }, refusedWith: notFound('USER_NOT_FOUND') }],
+  'operator.users.invite': (w) => [{ input: { tenantSlug: w.b.tenant.slug, email: 'x@b.example', roles: ['admin'] }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
+  'operator.users.list': (w) => [{ input: { tenantSlug: w.b.tenant.slug }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
+  'operator.users.disable': (w) => [{ input: { userId: w.bUserId, tenantSlug: w.b.tenant.slug }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
   // tenant: audit trail (tenant schema)
   'auditEvents.list': () => [{ input: {}, answersWithOwnDataOnly: true }],
   // operator routes: a tenant key never gets in, whatever it names
@@ -397,6 +412,9 @@ function tenantBMarkers(): string[] {
     world.b.tenant.slug,
     world.b.keyId,
     world.bExtraKeyId,
+    world.bUserId,
+    world.bUserEmail,
+    world.bInvitationId,
     world.bCampaignId,
     world.bCustomerId,
     world.bOfferId,
@@ -446,6 +464,7 @@ async function snapshotOfB() {
   const get = async (path: string) => (await request(system.baseUrl, 'GET', path, { key: world.b.key })).body;
   return {
     keys: ownedKeys,
+    users: (await request(system.baseUrl, 'GET', '/api/v1/users', { key: world.b.key })).body,
     auditCount: audit.body.events.length,
     tenant: tenant.body,
     settings: await get('/api/v1/issuer/settings'),

@@ -1,5 +1,7 @@
 import { coalitionDb, tenantDb } from '../../server/src/db/database.ts';
 import { tenantSchemaName } from '../../server/src/db/schema-names.ts';
+import { requireTenantRow } from '../../server/src/tenants/get-tenant.ts';
+import { acceptInvitation, inviteUser } from '../../server/src/users/manage-users.ts';
 import { startWorkerHost } from '../../server/src/jobs/worker-host.ts';
 import { settlementRunJob } from '../../server/src/settlement/settlement-runs.ts';
 import { periodBounds, periodLabel, previousPeriod } from '../../server/src/settlement/statement.ts';
@@ -23,6 +25,10 @@ export interface World {
   a: TenantWithKey;
   b: TenantWithKey;
   bExtraKeyId: string;
+  /** B's portal user (an admin) and a pending invitation of B's. */
+  bUserId: string;
+  bUserEmail: string;
+  bInvitationId: string;
   /** B's issuer data: a campaign, two customers (by card), a receipt each, the key B used. */
   bCampaignId: string;
   bCustomerId: string;
@@ -129,6 +135,11 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
   const c = await tenantWithKey(system.services, { slug: uniqueSlug('counterparty'), scopes: ['admin'] });
   const d = await tenantWithKey(system.services, { slug: uniqueSlug('own-partner'), roles: ['partner'], scopes: ['admin'] });
   const bExtra = await keyFor(system.services, b.tenant.slug, ['codes:redeem']);
+  const bScope = { tenantId: (await requireTenantRow(system.services.db, b.tenant.slug)).id, tenantSlug: b.tenant.slug };
+  const bUserEmail = `admin@${b.tenant.slug}.example`;
+  const bUserInvite = await inviteUser(system.services.db, bScope, { email: bUserEmail, roles: ['admin'], actor: 'test' }, new Date());
+  const bUser = await acceptInvitation(system.services.db, { token: bUserInvite.token, displayName: 'B admin', password: 'b admin password 1' }, new Date());
+  const bInvitation = await inviteUser(system.services.db, bScope, { email: `pending@${b.tenant.slug}.example`, roles: ['finance'], actor: 'test' }, new Date());
   const now = new Date();
 
   // B as an issuer: a campaign, two customers with a purchase each.
@@ -244,6 +255,9 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
       a,
       b,
       bExtraKeyId: bExtra.apiKey.id,
+      bUserId: bUser.id,
+      bUserEmail,
+      bInvitationId: bInvitation.invitation.id,
       bCampaignId: campaign.id,
       bCustomerId: first.body.customerId,
       bCards,

@@ -82,7 +82,7 @@ export const ERROR_CODES = {
   EMAIL_TAKEN: {
     trpc: 'CONFLICT',
     httpStatus: 409,
-    meaning: 'A portal user (or a pending invitation) already has this email address: an address names one account.',
+    meaning: 'The email address already names a portal account: inviting someone who is already a user of your tenant, or accepting an invitation with an address that has an account elsewhere in the coalition (an address names one account).',
   },
   LAST_ADMIN: {
     trpc: 'CONFLICT',

@@ -77,12 +77,15 @@ export async function inviteUser(
   const token = randomBytes(32).toString('base64url');
   const row = await db.transaction().execute(async (trx) => {
     const coalition = coalitionDb(trx);
-    const taken = await coalition
+    // Only this tenant's accounts are checked: whether an address has an account at
+    // another tenant is not the inviter's to learn. Such an invitation fails when its
+    // holder accepts it, and they are told.
+    let taken = coalition
       .selectFrom('portal_users')
       .select('id')
-      .where((eb) => eb(eb.fn('lower', ['email']), '=', input.email))
-      .executeTakeFirst();
-    if (taken) throw new AppError('EMAIL_TAKEN', `${input.email} already has a portal account.`, { email: input.email });
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', input.email));
+    taken = scope.tenantId === null ? taken.where('tenant_id', 'is', null) : taken.where('tenant_id', '=', scope.tenantId);
+    if (await taken.executeTakeFirst()) throw new AppError('EMAIL_TAKEN', `${input.email} already has a portal account here.`, { email: input.email });
     let replace = coalition
       .updateTable('portal_invitations')
       .set({ revoked_at: now })
