@@ -45,3 +45,33 @@ describe('structured logs', () => {
     for (const key of [operator, shop.key, created.body.secret as string, forged]) expect(logs).not.toContain(secretOf(key));
   });
 });
+
+describe('portal logs', () => {
+  it('never contain a password, an invitation token, a session token or a CSRF token', async () => {
+    const shop = await tenantWithKey(system.services);
+    const invited = await request(system.baseUrl, 'POST', '/api/v1/users/invitations', { key: shop.key, body: { email: 'logged@shop.example', roles: ['admin'] } });
+    const password = 'a password nobody logs';
+    const accepted = await fetch(`${system.baseUrl}/auth/invitations/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: invited.body.token, displayName: 'Logged', password }),
+    });
+    const session = (await accepted.json()) as { csrfToken: string };
+    const cookie = accepted.headers.get('set-cookie')!.split(';')[0]!;
+    const second = await request(system.baseUrl, 'POST', '/api/v1/users/invitations', { key: shop.key, body: { email: 'linked@shop.example', roles: ['finance'] } });
+    // The link's page and what it asks the server carry the token in the path.
+    await fetch(`${system.baseUrl}/portal/invite/${second.body.token}`);
+    await fetch(`${system.baseUrl}/auth/invitations/${second.body.token}`);
+    await fetch(`${system.baseUrl}/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'logged@shop.example', password: 'wrong password entirely' }) });
+    await fetch(`${system.baseUrl}/api/v1/users/invitations`, {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': session.csrfToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'third@shop.example', roles: ['finance'] }),
+    });
+
+    const logs = system.logLines.join('\n');
+    expect(logs).toContain('portal invitation accepted');
+    expect(logs).toContain('"path":"/auth/invitations/…"');
+    for (const secret of [password, 'wrong password entirely', invited.body.token as string, second.body.token as string, cookie.split('=')[1]!, session.csrfToken]) expect(logs).not.toContain(secret);
+  });
+});

@@ -424,9 +424,16 @@ describe('roles', () => {
     expect((await call(shopAdmin, 'POST', '/api/v1/offers', { body: offerBody() })).status).toBe(200);
   });
 
-  it('keeps tenant users out of operator routes', async () => {
+  it('keeps tenant users out of operator routes and the operator role', async () => {
     expectError(await call(shopAdmin, 'GET', '/api/v1/operator/tenants'), 403, 'FORBIDDEN');
-    expectError(await call(shopAdmin, 'POST', '/api/v1/operator/users/invitations', { body: { email: emailFor('op'), } }), 403, 'FORBIDDEN');
+    expectError(await call(shopAdmin, 'POST', '/api/v1/operator/users/invitations', { body: { email: emailFor('op') } }), 403, 'FORBIDDEN');
+    // ...and a tenant admin cannot hand out the operator role.
+    const invite = await call(shopAdmin, 'POST', '/api/v1/users/invitations', { body: { email: emailFor('would-be-op'), roles: ['operator'] } });
+    expectError(invite, 400, 'VALIDATION_FAILED');
+    expect(invite.body.details.issues[0]).toMatchObject({ path: 'roles.0' });
+    const finance = await shopUser('not-op', ['finance']);
+    expectError(await call(shopAdmin, 'PATCH', `/api/v1/users/${finance.userId}`, { body: { roles: ['operator'] } }), 400, 'VALIDATION_FAILED');
+    expect((await currentSession(finance)).body.user.roles).toEqual(['finance']);
   });
 });
 
@@ -509,7 +516,7 @@ describe('disabling users and changing roles', () => {
 
   it('lets an operator disable any tenant user', async () => {
     const user = await shopUser('op-disabled', ['fraud_reviewer']);
-    const res = await api('POST', `/api/v1/operator/users/${user.userId}/disable`, { key: operator, body: { tenantSlug: shop.tenant.slug } });
+    const res = await api('POST', `/api/v1/operator/users/${user.userId}/disable`, { key: operator });
     expect(res.status).toBe(200);
     expectError(await currentSession(user), 401, 'UNAUTHENTICATED', { reason: 'session_revoked' });
   });
@@ -566,8 +573,16 @@ describe('audit trail', () => {
 });
 
 describe('sign-out and bad cookies', () => {
-  it('clears the cookie on sign-out', async () => {
+  it('refuses a sign-out sent from another site, which would sign the user out everywhere', async () => {
+    const user = await shopUser('signout-csrf', ['marketer']);
+    expectError(await call(user, 'POST', '/auth/sign-out', { headers: { origin: 'https://evil.example' } }), 403, 'CSRF_REJECTED', { reason: 'cross_origin' });
+    expect((await currentSession(user)).status).toBe(200);
+  });
+
+  it('clears the cookie on sign-out and ends the session everywhere, copies of the cookie included', async () => {
     const user = await shopUser('signout', ['marketer']);
+    const copied = user.cookie;
+    const otherDevice = await signInPortal(system.baseUrl, user.session.user.email, PASSWORD);
     const res = await call(user, 'POST', '/auth/sign-out');
     expect(res.status).toBe(204);
     const line = sessionSetCookieLine(res.headers)!;
@@ -579,6 +594,13 @@ describe('sign-out and bad cookies', () => {
     expect(user.cookie).toBe('');
     expectError(await currentSession(user), 401, 'UNAUTHENTICATED', { reason: 'missing' });
     expectError(await call(user, 'GET', '/api/v1/campaigns'), 401, 'UNAUTHENTICATED', { reason: 'missing' });
+    expectError(await api('GET', '/api/v1/campaigns', { headers: { cookie: copied } }), 401, 'UNAUTHENTICATED', { reason: 'session_revoked' });
+    expectError(await currentSession(otherDevice), 401, 'UNAUTHENTICATED', { reason: 'session_revoked' });
+    // Signing in again works, and signing out without a session is harmless.
+    const again = await signInPortal(system.baseUrl, user.session.user.email, PASSWORD);
+    expect((await currentSession(again)).status).toBe(200);
+    expect((await api('POST', '/auth/sign-out')).status).toBe(204);
+    expect((await currentSession(again)).status).toBe(200);
   });
 
   it('answers an expired, forged or garbage cookie with 401 session_expired', async () => {

@@ -22,11 +22,16 @@ export function requestLogging(logger: Logger) {
     res.on('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const aborted = !res.writableFinished;
-      const line = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, ...(aborted && { aborted }) };
+      const line = { method: req.method, path: loggablePath(req.originalUrl.split('?')[0] ?? ''), status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, ...(aborted && { aborted }) };
       if (aborted) req.log.warn(line, 'request aborted');
       else if (res.statusCode >= 500) req.log.error(line, 'request failed');
       else req.log.info(line, 'request');
     });
     runInRequestScope(req.requestId, next);
   };
+}
+
+/** Invitation links carry their secret in the path: it is logged as `…`. */
+export function loggablePath(path: string): string {
+  return path.replace(/^(\/portal\/invite\/|\/auth\/invitations\/)(?!accept$)[^/]+/, '$1…');
 }

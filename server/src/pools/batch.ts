@@ -36,7 +36,10 @@ export const batchOutputSchema = z.object({
     .describe('receiving: the file is arriving; queued/importing: the import job has it; ready: codes are in the pool; failed: see failure; voided: its unissued codes left the pool.'),
   expiresAt: z.string().nullable(),
   progress: z.object({
-    bytesReceived: z.number(),
+    bytesReceived: z.number().describe('Bytes of the file stored so far (after gzip is inflated); the whole file once the batch is queued.'),
+    bytesRead: z
+      .number()
+      .describe('Bytes of the stored file the import has read so far: bytesRead / bytesReceived is how far it is; equal to bytesReceived once the batch is ready. 0 for a generated batch (see rowsRead and generation.count).'),
     rowsRead: z.number().describe('Code rows read so far (blank lines and the header not counted).'),
     accepted: z.number().describe('Codes added to the pool (known when the batch is ready).'),
     rejected: z.number(),
@@ -57,7 +60,7 @@ export const batchOutputSchema = z.object({
 export type Batch = z.infer<typeof batchOutputSchema>;
 
 export function toBatch(row: BatchRow): Batch {
-  const source = row.source as { filename?: string | null; delimiter?: string | null; generation?: Batch['generation'] };
+  const source = row.source as { filename?: string | null; delimiter?: string | null; generation?: Batch['generation']; bytesRead?: number };
   return {
     id: row.id,
     offerId: row.offer_id,
@@ -67,6 +70,7 @@ export function toBatch(row: BatchRow): Batch {
     expiresAt: row.expires_at?.toISOString() ?? null,
     progress: {
       bytesReceived: Number(row.bytes_received),
+      bytesRead: row.kind !== 'upload' ? 0 : row.status === 'ready' ? Number(row.bytes_received) : Math.min(Number(source.bytesRead ?? 0), Number(row.bytes_received)),
       rowsRead: Number(row.rows_read),
       accepted: Number(row.accepted),
       rejected: Number(row.rejected),

@@ -28,6 +28,8 @@ export const MAX_IMPORT_ATTEMPTS = 3;
 const MAX_RECORD_CHARS = 4_096;
 const GENERATION_GROUP = 10_000;
 const PROGRESS_EVERY_MS = 500;
+/** The stored file is fed to the CSV reader this much at a time, so bytesRead moves within a 1 MiB chunk. */
+const READ_SLICE_BYTES = 64 * 1024;
 
 export type BatchRow = Selectable<CodeBatchesTable>;
 
@@ -75,6 +77,8 @@ interface StageRow {
 class Stage {
   rowsRead = 0;
   rejected = 0;
+  /** Bytes of the stored file read so far (uploads): the import's progress against bytes_received. */
+  bytesRead = 0;
 
   constructor(
     private readonly copy: NodeJS.WritableStream & { write(chunk: string): boolean },
@@ -177,7 +181,8 @@ export async function importCodeBatch(services: AppServices, payload: { tenant: 
   const db = tenantDb(services.db, target.schema);
   const batch = await db
     .updateTable('code_batches')
-    .set({ status: 'importing', progress_at: services.clock.now() })
+    // A retry reads the file from the start again.
+    .set({ status: 'importing', progress_at: services.clock.now(), source: sql`source - 'bytesRead'` })
     .where('id', '=', payload.batchId)
     .where('status', 'in', ['queued', 'importing'])
     .returningAll()
@@ -244,10 +249,19 @@ async function runImport(
     const maskPrefix = generation?.prefix ?? '';
 
     let lastProgress = 0;
-    const progress = async (stage: Stage) => {
-      if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+    const progress = async (stage: Stage, force = false) => {
+      if (!force && Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
       lastProgress = Date.now();
-      await db.updateTable('code_batches').set({ rows_read: stage.rowsRead, rejected: stage.rejected, progress_at: services.clock.now() }).where('id', '=', batch.id).execute();
+      await db
+        .updateTable('code_batches')
+        .set({
+          rows_read: stage.rowsRead,
+          rejected: stage.rejected,
+          progress_at: services.clock.now(),
+          ...(batch.kind === 'upload' && { source: sql`jsonb_set(source, '{bytesRead}', to_jsonb(${stage.bytesRead}::bigint))` }),
+        })
+        .where('id', '=', batch.id)
+        .execute();
     };
 
     const copyInto = async (fill: (stage: Stage) => Promise<void>): Promise<Stage> => {
@@ -299,10 +313,17 @@ async function runImport(
           // Another connection: this one is busy streaming the COPY.
           const chunk = await db.selectFrom('code_batch_chunks').select('data').where('batch_id', '=', batch.id).where('seq', '=', seq).executeTakeFirst();
           if (!chunk) throw new Error(`Chunk ${seq} of batch ${batch.id} is missing`);
-          await push(reader.push(decoder.decode(vault.openChunk(chunk.data, `${batch.id}:${seq}`), { stream: true })));
+          const plain = vault.openChunk(chunk.data, `${batch.id}:${seq}`);
+          for (let offset = 0; offset < plain.length; offset += READ_SLICE_BYTES) {
+            const slice = plain.subarray(offset, offset + READ_SLICE_BYTES);
+            into.bytesRead += slice.length;
+            await push(reader.push(decoder.decode(slice, { stream: true })));
+          }
         }
         await push([...reader.push(decoder.decode()), ...reader.end()]);
       });
+      // The whole file is read: what is left is moving the rows into the pool.
+      await progress(stage, true);
       await client.query(`
         insert into ${s}.code_batch_rejects (batch_id, line_no, reason, detail, code_cipher)
         select $1, line_no, reason, detail, cipher from code_import_stage where reason is not null`, [batch.id]);
@@ -314,7 +335,16 @@ async function runImport(
     const trx = tenantDb(trxDb, target.schema);
     await trx
       .updateTable('code_batches')
-      .set({ status: 'ready', rows_read: stage.rowsRead, accepted, rejected: stage.rejected, completed_at: services.clock.now(), progress_at: services.clock.now(), failure: null })
+      .set({
+        status: 'ready',
+        rows_read: stage.rowsRead,
+        accepted,
+        rejected: stage.rejected,
+        completed_at: services.clock.now(),
+        progress_at: services.clock.now(),
+        failure: null,
+        ...(batch.kind === 'upload' && { source: sql`jsonb_set(source, '{bytesRead}', to_jsonb(bytes_received))` }),
+      })
       .where('id', '=', batch.id)
       .execute();
     await trx.deleteFrom('code_batch_chunks').where('batch_id', '=', batch.id).execute();

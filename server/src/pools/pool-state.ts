@@ -15,7 +15,15 @@ export const poolStateOutputSchema = z.object({
   issuedLast7Days: z.number().describe('Codes issued from the start of the UTC day six days ago until now: the days of `daily`.'),
   issueRatePerDay: z.number().describe('Codes issued per day, averaged over the last 7 days.'),
   daysUntilEmpty: z.number().nullable().describe('available / issueRatePerDay, rounded down; null when nothing was issued in the last 7 days.'),
-  daily: z.array(z.object({ date: z.string(), issued: z.number() })).describe('Codes issued per UTC day, the last 7 days, oldest first.'),
+  daily: z
+    .array(
+      z.object({
+        date: z.string(),
+        issued: z.number(),
+        redeemed: z.number().describe('Codes of the offer redeemed that day and not reversed since.'),
+      }),
+    )
+    .describe('Codes issued and redeemed per UTC day, the last 7 days, oldest first.'),
 });
 export type PoolState = z.infer<typeof poolStateOutputSchema>;
 
@@ -41,11 +49,24 @@ export async function getPoolState(tenant: TenantHandle, offerId: string, now: D
     .where('issued_at', '<=', now)
     .groupBy(sql`1`)
     .execute();
+  // A redeemed code was issued first: the issued-codes index narrows this to the offer's handed-out codes.
+  // A reversal clears redeemed_at, so reversed redemptions do not count.
+  const redeemed = await tenant.db
+    .selectFrom('codes')
+    .select([sql<string>`to_char(redeemed_at at time zone 'UTC', 'YYYY-MM-DD')`.as('day'), sql<number>`count(*)::integer`.as('n')])
+    .where('offer_id', '=', offerId)
+    .where('issued_at', 'is not', null)
+    .where('status', '=', 'redeemed')
+    .where('redeemed_at', '>=', since)
+    .where('redeemed_at', '<=', now)
+    .groupBy(sql`1`)
+    .execute();
   const issuedLast7Days = issued.reduce((sum, row) => sum + row.n, 0);
-  const perDay = new Map(issued.map((row) => [row.day, row.n]));
+  const issuedPerDay = new Map(issued.map((row) => [row.day, row.n]));
+  const redeemedPerDay = new Map(redeemed.map((row) => [row.day, row.n]));
   const daily = Array.from({ length: 7 }, (_, i) => {
     const date = new Date(since.getTime() + i * DAY_MS).toISOString().slice(0, 10);
-    return { date, issued: perDay.get(date) ?? 0 };
+    return { date, issued: issuedPerDay.get(date) ?? 0, redeemed: redeemedPerDay.get(date) ?? 0 };
   });
   const issueRatePerDay = Math.round((issuedLast7Days / 7) * 100) / 100;
   return {

@@ -74,6 +74,10 @@ export function portalAuthRoutes(services: AppServices): Router {
   routes.post('/sign-out', async (req, res, next) => {
     try {
       const credentials = credentialsOf(req, services.config.portal.secureCookies);
+      // Another site cannot sign people out (everywhere, since sign-out ends every session).
+      if (credentials.origin && credentials.origin !== credentials.ownOrigin) {
+        throw new AppError('CSRF_REJECTED', 'This sign-out came from another site and was refused.', { reason: 'cross_origin' });
+      }
       const claims = credentials.sessionToken ? await readSessionToken(services.secrets, credentials.sessionToken, services.clock.now()) : null;
       if (claims) await endSessions(services.db, claims.userId, claims.version);
       res.setHeader('Set-Cookie', clearedSessionCookie(credentials.secureCookies));

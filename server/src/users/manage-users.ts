@@ -241,3 +241,15 @@ export async function endSessions(db: Database, userId: string, version: number)
     .where('session_version', '=', version)
     .execute();
 }
+
+/** The tenant (or the operators) a user belongs to, for the operator's actions on any user. */
+export async function userScopeOf(db: Database, userId: string): Promise<UserScope> {
+  const row = await coalitionDb(db)
+    .selectFrom('portal_users')
+    .leftJoin('tenants', 'tenants.id', 'portal_users.tenant_id')
+    .select(['portal_users.tenant_id', 'tenants.slug'])
+    .where('portal_users.id', '=', userId)
+    .executeTakeFirst();
+  if (!row) throw new AppError('USER_NOT_FOUND', `No portal user ${userId}.`, { userId });
+  return row.tenant_id !== null && row.slug ? { tenantId: row.tenant_id, tenantSlug: row.slug } : { tenantId: null };
+}

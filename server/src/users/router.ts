@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { requireTenantRow } from '../tenants/get-tenant.ts';
 import { slugSchema } from '../tenants/tenant.ts';
 import { operatorProcedure, router, tenantProcedure } from '../trpc/trpc.ts';
-import { changeUser, inviteUser, listPortalUsers, revokeInvitation, type UserScope } from './manage-users.ts';
+import { changeUser, inviteUser, listPortalUsers, revokeInvitation, userScopeOf, type UserScope } from './manage-users.ts';
 import { displayNameSchema, emailSchema, invitationOutputSchema, portalRolesSchema, portalUserOutputSchema, userIdSchema } from './user.ts';
 
 // Portal users of the caller's tenant, managed by its admins (API key with `admin`, or
@@ -87,10 +87,10 @@ export const operatorUsersRouter = router({
     }),
   disable: operatorProcedure
     .meta({ openapi: { method: 'POST', path: '/v1/operator/users/{userId}/disable', tags: ['operator'], summary: 'Disable any portal user', protect: true } })
-    .input(z.strictObject({ userId: userIdSchema, tenantSlug: slugSchema.optional() }))
+    .input(z.strictObject({ userId: userIdSchema }))
     .output(portalUserOutputSchema)
     .mutation(async ({ ctx, input }) => {
-      const scope: UserScope = input.tenantSlug ? await requireTenantRow(ctx.services.db, input.tenantSlug).then((t) => ({ tenantId: t.id, tenantSlug: t.slug })) : { tenantId: null };
+      const scope = await userScopeOf(ctx.services.db, input.userId);
       return changeUser(ctx.services.db, scope, input.userId, { status: 'disabled' }, ctx.operatorKeyId, ctx.services.clock.now());
     }),
 });
