@@ -782,3 +782,49 @@ describe('session lifetime and sign-in limits per address', () => {
     expect((await signInRaw(timed.baseUrl, user.session.user.email, PASSWORD, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(200);
   });
 });
+
+describe('password reset', () => {
+  it('gives an admin a one-time link that sets a new password, ends the old sessions and keeps the account', async () => {
+    const user = await shopUser('forgetful', ['finance']);
+    const other = await shopUser('bystander', ['finance']);
+    const reset = await call(shopAdmin, 'POST', `/api/v1/users/${user.userId}/password-reset`);
+    expect(reset.status).toBe(200);
+    expect(reset.body.path).toBe(`/portal/invite/${reset.body.token}`);
+    // The link describes itself as a reset of that account; it is not a pending invitation.
+    const described = await api('GET', `/auth/invitations/${reset.body.token}`);
+    expect(described.body).toMatchObject({ purpose: 'reset', email: user.session.user.email, roles: ['finance'] });
+    expect((await call(shopAdmin, 'GET', '/api/v1/users')).body.invitations.map((i: { email: string }) => i.email)).not.toContain(user.session.user.email);
+
+    const newPassword = 'a brand new passphrase';
+    const accepted = await api('POST', '/auth/invitations/accept', { body: { token: reset.body.token, password: newPassword } });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.user).toMatchObject({ id: user.userId, displayName: user.session.user.displayName, roles: ['finance'] });
+    expectError(await currentSession(user), 401, 'UNAUTHENTICATED', { reason: 'session_revoked' });
+    expect((await currentSession(other)).status).toBe(200);
+    expectError(await api('POST', '/auth/sign-in', { body: { email: user.session.user.email, password: PASSWORD } }), 401, 'SIGN_IN_FAILED');
+    expect((await api('POST', '/auth/sign-in', { body: { email: user.session.user.email, password: newPassword } })).status).toBe(200);
+    expectError(await api('POST', '/auth/invitations/accept', { body: { token: reset.body.token, password: 'yet another passphrase' } }), 404, 'INVITATION_INVALID', { reason: 'used' });
+
+    const actions = (await auditEvents(shop.key)).filter((event) => event.subjectId === user.userId).map((event) => event.action);
+    expect(actions).toEqual(expect.arrayContaining(['user.password_reset_requested', 'user.password_reset']));
+  });
+
+  it('makes an earlier reset link stop working, and refuses another tenant\'s user', async () => {
+    const user = await shopUser('twice-reset', ['marketer']);
+    const first = await call(shopAdmin, 'POST', `/api/v1/users/${user.userId}/password-reset`);
+    const second = await call(shopAdmin, 'POST', `/api/v1/users/${user.userId}/password-reset`);
+    expectError(await api('GET', `/auth/invitations/${first.body.token}`), 404, 'INVITATION_INVALID', { reason: 'revoked' });
+    expect((await api('GET', `/auth/invitations/${second.body.token}`)).status).toBe(200);
+
+    const elsewhere = await tenantWithKey(system.services);
+    expectError(await api('POST', `/api/v1/users/${user.userId}/password-reset`, { key: elsewhere.key }), 404, 'USER_NOT_FOUND');
+  });
+
+  it('still asks a new user for their name when joining', async () => {
+    const { token } = await invitePortalUser(system.baseUrl, operator, { tenantSlug: shop.tenant.slug, email: emailFor('nameless'), roles: ['marketer'] });
+    const res = await api('POST', '/auth/invitations/accept', { body: { token, password: PASSWORD } });
+    expectError(res, 400, 'VALIDATION_FAILED');
+    expect(res.body.details.issues[0].path).toBe('displayName');
+    expect((await api('GET', `/auth/invitations/${token}`)).body.purpose).toBe('join');
+  });
+});

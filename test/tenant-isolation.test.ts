@@ -84,6 +84,7 @@ const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
   ],
   'users.revokeInvitation': (w) => [{ input: { invitationId: w.bInvitationId }, refusedWith: notFound('INVITATION_NOT_FOUND') }],
   'users.update': (w) => [{ input: { userId: w.bUserId, roles: ['marketer'] }, refusedWith: notFound('USER_NOT_FOUND') }],
+  'users.resetPassword': (w) => [{ input: { userId: w.bUserId }, refusedWith: notFound('USER_NOT_FOUND') }],
   'users.disable': (w) => [{ input: { userId: w.bUserId }, refusedWith: notFound('USER_NOT_FOUND') }],
   'users.enable': (w) => [{ input: { userId: w.bUserId }, refusedWith: notFound('USER_NOT_FOUND') }],
   'operator.users.invite': (w) => [{ input: { tenantSlug: w.b.tenant.slug, email: 'x@b.example', roles: ['admin'] }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],

@@ -46,6 +46,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('accepted_at', 'timestamptz')
     .addColumn('accepted_user_id', 'text', (col) => col.references('portal_users.id'))
     .addColumn('revoked_at', 'timestamptz')
+    // A password reset: the same one-time link, for an existing user.
+    .addColumn('resets_user_id', 'text', (col) => col.references('portal_users.id'))
     .execute();
   await db.schema.createIndex('portal_invitations_tenant_idx').on('portal_invitations').columns(['tenant_id', 'created_at']).execute();
 }

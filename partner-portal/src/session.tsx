@@ -33,7 +33,8 @@ interface SessionState {
   status: 'loading' | 'signed-out' | 'signed-in';
   session: Session | null;
   signIn(email: string, password: string): Promise<void>;
-  acceptInvitation(token: string, displayName: string, password: string): Promise<void>;
+  /** Accepts an invitation (with the new user's name) or a password reset (without). */
+  acceptInvitation(token: string, displayName: string | undefined, password: string): Promise<void>;
   signOut(): Promise<void>;
   /** The server said the session is gone (expired, revoked): back to the sign-in page. */
   expire(): void;

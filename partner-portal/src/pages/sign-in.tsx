@@ -4,7 +4,7 @@ import { useNavigate, useParams } from 'react-router';
 import { problemOf, requestJson } from '../api.ts';
 import { useSessionState } from '../session.tsx';
 import { Button, ErrorState, fieldError, FormError, Loading, TextField } from '../ui/components.tsx';
-import { formatDate, humanize } from '../ui/format.ts';
+import { formatDate, formatDateTime, humanize } from '../ui/format.ts';
 
 function AuthCard({ title, children }: { title: string; children: React.ReactNode }) {
   return (
@@ -65,6 +65,7 @@ export function SignInPage() {
 }
 
 interface InvitationInfo {
+  purpose: 'join' | 'reset';
   email: string;
   roles: string[];
   tenant: string | null;
@@ -89,7 +90,7 @@ export function AcceptInvitationPage() {
     setBusy(true);
     setError(null);
     try {
-      await acceptInvitation(token, displayName, password);
+      await acceptInvitation(token, invitation.data?.purpose === 'reset' ? undefined : displayName, password);
       navigate('/', { replace: true });
     } catch (failure) {
       setError(failure);
@@ -109,15 +110,24 @@ export function AcceptInvitationPage() {
     );
   }
   const info = invitation.data;
+  const reset = info.purpose === 'reset';
   return (
-    <AuthCard title="Create your account">
-      <p>
-        You were invited to {info.tenant ? <strong>{info.tenant}</strong> : 'the coalition'} as <strong>{info.roles.map(humanize).join(', ')}</strong>. You sign in with{' '}
-        <strong>{info.email}</strong>. The link is valid until {formatDate(info.expiresAt)}.
-      </p>
+    <AuthCard title={reset ? 'Set a new password' : 'Create your account'}>
+      {reset ? (
+        <p>
+          Choose a new password for <strong>{info.email}</strong>. Setting it signs you out everywhere else. The link is valid until {formatDateTime(info.expiresAt)}.
+        </p>
+      ) : (
+        <p>
+          You were invited to {info.tenant ? <strong>{info.tenant}</strong> : 'the coalition'} as <strong>{info.roles.map(humanize).join(', ')}</strong>. You sign in with{' '}
+          <strong>{info.email}</strong>. The link is valid until {formatDate(info.expiresAt)}.
+        </p>
+      )}
       <form onSubmit={submit} noValidate>
         <FormError error={error} shownFields={['displayName', 'password']} />
-        <TextField label="Your name" name="displayName" autoComplete="name" required autoFocus value={displayName} onChange={(e) => setDisplayName(e.target.value)} error={fieldError(error, 'displayName')} />
+        {!reset && (
+          <TextField label="Your name" name="displayName" autoComplete="name" required autoFocus value={displayName} onChange={(e) => setDisplayName(e.target.value)} error={fieldError(error, 'displayName')} />
+        )}
         <TextField
           label="Password"
           type="password"
@@ -132,7 +142,7 @@ export function AcceptInvitationPage() {
         />
         <TextField label="Repeat the password" type="password" name="confirm" autoComplete="new-password" required value={confirm} onChange={(e) => setConfirm(e.target.value)} error={mismatch} />
         <Button type="submit" variant="primary" busy={busy} disabled={Boolean(mismatch)}>
-          Create account and sign in
+          {reset ? 'Set password and sign in' : 'Create account and sign in'}
         </Button>
       </form>
     </AuthCard>

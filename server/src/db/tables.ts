@@ -366,6 +366,7 @@ export interface PortalInvitationsTable {
   accepted_at: Timestamp | null;
   accepted_user_id: string | null;
   revoked_at: Timestamp | null;
+  resets_user_id: string | null;
 }
 
 export interface CoalitionTables {

@@ -15,7 +15,11 @@ import { displayNameSchema, emailSchema, passwordSchema } from './user.ts';
 import { AppError } from '../errors/app-error.ts';
 
 const signInBody = z.strictObject({ email: emailSchema, password: z.string().min(1, 'enter your password').max(256) });
-const acceptBody = z.strictObject({ token: z.string().min(1).max(100), displayName: displayNameSchema, password: passwordSchema });
+const acceptBody = z.strictObject({
+  token: z.string().min(1).max(100),
+  displayName: displayNameSchema.optional().describe('Required when joining; a password reset keeps the name.'),
+  password: passwordSchema,
+});
 
 /**
  * The portal's session endpoints (cookie based, for the browser; integrations use API

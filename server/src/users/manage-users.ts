@@ -6,6 +6,7 @@ import { tenantSchemaName } from '../db/schema-names.ts';
 import type { PortalRole } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
+import { validationError } from '../errors/validation.ts';
 import { hashPassword } from './passwords.ts';
 import {
   findInvitationByTokenHash,
@@ -21,6 +22,7 @@ import type { Invitation, PortalUser, TenantPortalRole } from './user.ts';
 const newUserId = prefixedIds('usr');
 const newInvitationId = prefixedIds('inv');
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+export const RESET_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Whose users an action concerns: a tenant (its slug for the audit log), or the coalition's operators. */
 export type UserScope = { tenantId: string; tenantSlug: string } | { tenantId: null };
@@ -90,6 +92,7 @@ export async function inviteUser(
       .updateTable('portal_invitations')
       .set({ revoked_at: now })
       .where('email', '=', input.email)
+      .where('resets_user_id', 'is', null)
       .where('accepted_at', 'is', null)
       .where('revoked_at', 'is', null);
     replace = scope.tenantId === null ? replace.where('tenant_id', 'is', null) : replace.where('tenant_id', '=', scope.tenantId);
@@ -116,6 +119,7 @@ export async function revokeInvitation(db: Database, scope: UserScope, invitatio
       .updateTable('portal_invitations')
       .set({ revoked_at: now })
       .where('id', '=', invitationId)
+      .where('resets_user_id', 'is', null)
       .where('accepted_at', 'is', null)
       .where('revoked_at', 'is', null);
     query = scope.tenantId === null ? query.where('tenant_id', 'is', null) : query.where('tenant_id', '=', scope.tenantId);
@@ -126,10 +130,45 @@ export async function revokeInvitation(db: Database, scope: UserScope, invitatio
   });
 }
 
-/** What an invitation link shows before the person sets a password. */
-export async function describeInvitation(db: Database, token: string, now: Date): Promise<{ email: string; roles: PortalRole[]; tenant: string | null; expiresAt: string }> {
+/**
+ * A password reset for a user who forgot theirs: a one-time link (valid a day) like an
+ * invitation's, shown once to the admin. Using it sets a new password and ends every
+ * session of the user; an earlier reset link of theirs stops working.
+ */
+export async function createPasswordReset(db: Database, scope: UserScope, userId: string, actor: string, now: Date): Promise<{ token: string; path: string; expiresAt: string }> {
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + RESET_TTL_MS);
+  await db.transaction().execute(async (trx) => {
+    const coalition = coalitionDb(trx);
+    let users = coalition.selectFrom('portal_users').selectAll().where('id', '=', userId);
+    users = scope.tenantId === null ? users.where('tenant_id', 'is', null) : users.where('tenant_id', '=', scope.tenantId);
+    const user = await users.executeTakeFirst();
+    if (!user) throw new AppError('USER_NOT_FOUND', `No portal user ${userId}.`, { userId });
+    await coalition.updateTable('portal_invitations').set({ revoked_at: now }).where('resets_user_id', '=', userId).where('accepted_at', 'is', null).where('revoked_at', 'is', null).execute();
+    const reset = await insertInvitation(coalition, {
+      id: newInvitationId(),
+      tenant_id: user.tenant_id,
+      email: user.email,
+      roles: user.roles,
+      token_hash: tokenHash(token),
+      created_by: actor,
+      created_at: now,
+      expires_at: expiresAt,
+      resets_user_id: user.id,
+    });
+    await audit(trx, scope, { actor, action: 'user.password_reset_requested', subjectType: 'user', subjectId: user.id, details: { email: user.email, linkId: reset.id } });
+  });
+  return { token, path: `/portal/invite/${token}`, expiresAt: expiresAt.toISOString() };
+}
+
+/** What an invitation (or reset) link shows before the person sets a password. */
+export async function describeInvitation(
+  db: Database,
+  token: string,
+  now: Date,
+): Promise<{ purpose: 'join' | 'reset'; email: string; roles: PortalRole[]; tenant: string | null; expiresAt: string }> {
   const row = await usableInvitation(db, token, now);
-  return { email: row.email, roles: row.roles, tenant: row.tenant_display_name, expiresAt: row.expires_at.toISOString() };
+  return { purpose: row.resets_user_id ? 'reset' : 'join', email: row.email, roles: row.roles, tenant: row.tenant_display_name, expiresAt: row.expires_at.toISOString() };
 }
 
 async function usableInvitation(db: Database, token: string, now: Date) {
@@ -142,9 +181,13 @@ async function usableInvitation(db: Database, token: string, now: Date) {
   return row;
 }
 
-/** Turns an invitation into an account, once: two tabs accepting the same link get one account. */
-export async function acceptInvitation(db: Database, input: { token: string; displayName: string; password: string }, now: Date): Promise<PortalUserRow> {
+/**
+ * Turns an invitation into an account, once: two tabs accepting the same link get one
+ * account. A reset link sets the user's new password instead and ends their sessions.
+ */
+export async function acceptInvitation(db: Database, input: { token: string; displayName?: string | undefined; password: string }, now: Date): Promise<PortalUserRow> {
   const found = await usableInvitation(db, input.token, now);
+  if (!found.resets_user_id && !input.displayName) throw validationError([{ path: ['displayName'], message: 'enter your name' }]);
   const passwordHash = await hashPassword(input.password);
   try {
     return await db.transaction().execute(async (trx) => {
@@ -159,11 +202,24 @@ export async function acceptInvitation(db: Database, input: { token: string; dis
         .returningAll()
         .executeTakeFirst();
       if (!invitation) throw new AppError('INVITATION_INVALID', 'This invitation link has already been used.', { reason: 'used' });
+      if (invitation.resets_user_id) {
+        const user = await coalition
+          .updateTable('portal_users')
+          .set((eb) => ({ password_hash: passwordHash, session_version: eb('session_version', '+', 1), updated_at: now }))
+          .where('id', '=', invitation.resets_user_id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await coalition.updateTable('portal_invitations').set({ accepted_user_id: user.id }).where('id', '=', invitation.id).execute();
+        if (invitation.tenant_id !== null && found.tenant_slug) {
+          await audit(trx, { tenantId: invitation.tenant_id, tenantSlug: found.tenant_slug }, { actor: user.id, action: 'user.password_reset', subjectType: 'user', subjectId: user.id, details: { email: user.email } });
+        }
+        return user;
+      }
       const user = await insertUser(coalition, {
         id: newUserId(),
         tenant_id: invitation.tenant_id,
         email: invitation.email,
-        display_name: input.displayName,
+        display_name: input.displayName!,
         roles: invitation.roles,
         password_hash: passwordHash,
         created_by: invitation.created_by,

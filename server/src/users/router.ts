@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { requireTenantRow } from '../tenants/get-tenant.ts';
 import { slugSchema } from '../tenants/tenant.ts';
 import { operatorProcedure, router, tenantProcedure } from '../trpc/trpc.ts';
-import { changeUser, inviteUser, listPortalUsers, revokeInvitation, userScopeOf, type UserScope } from './manage-users.ts';
+import { changeUser, createPasswordReset, inviteUser, listPortalUsers, revokeInvitation, userScopeOf, type UserScope } from './manage-users.ts';
 import { displayNameSchema, emailSchema, invitationOutputSchema, portalRolesSchema, portalUserOutputSchema, userIdSchema } from './user.ts';
 
 // Portal users of the caller's tenant, managed by its admins (API key with `admin`, or
@@ -44,6 +44,11 @@ export const usersRouter = router({
     .input(changeInput)
     .output(portalUserOutputSchema)
     .mutation(({ ctx, input }) => changeUser(ctx.services.db, tenantScope(ctx), input.userId, input, ctx.keyId, ctx.services.clock.now())),
+  resetPassword: tenantProcedure
+    .meta(meta('POST', '/v1/users/{userId}/password-reset', 'Make a one-time password reset link for a user (shown once, valid 24 hours)'))
+    .input(z.strictObject({ userId: userIdSchema }))
+    .output(z.object({ token: z.string().describe('Shown once: stored only as a hash.'), path: z.string().describe('The one-time link, relative to the portal\'s origin.'), expiresAt: z.string() }))
+    .mutation(({ ctx, input }) => createPasswordReset(ctx.services.db, tenantScope(ctx), input.userId, ctx.keyId, ctx.services.clock.now())),
   disable: tenantProcedure
     .meta(meta('POST', '/v1/users/{userId}/disable', 'Disable a user: they are signed out at once and cannot sign in'))
     .input(z.strictObject({ userId: userIdSchema }))

@@ -61,6 +61,6 @@ export async function findInvitationByTokenHash(db: CoalitionDb, tokenHash: stri
 }
 
 export async function listInvitations(db: CoalitionDb, tenantId: string | null): Promise<InvitationRow[]> {
-  const query = db.selectFrom('portal_invitations').selectAll().where('accepted_at', 'is', null).orderBy('created_at', 'desc').limit(200);
+  const query = db.selectFrom('portal_invitations').selectAll().where('accepted_at', 'is', null).where('resets_user_id', 'is', null).orderBy('created_at', 'desc').limit(200);
   return (tenantId === null ? query.where('tenant_id', 'is', null) : query.where('tenant_id', '=', tenantId)).execute();
 }
