@@ -29,7 +29,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </span>
           <span>
             Coalition Exchange
-            <span className="brand-tenant">{session.operator ? 'Coalition operator' : session.tenant?.slug}</span>
+            <span className="brand-tenant">{session.operator ? 'Coalition operator' : session.tenant?.displayName}</span>
           </span>
         </div>
         <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="main-nav" onClick={() => setMenuOpen(!menuOpen)}>

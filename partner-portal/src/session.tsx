@@ -6,7 +6,7 @@ import type { TenantScope } from '../../server/src/auth/scopes.ts';
 export interface Session {
   user: { id: string; email: string; displayName: string; roles: string[] };
   operator: boolean;
-  tenant: { slug: string; roles: ('issuer' | 'partner')[]; currency: string; timezone: string; status: 'active' | 'suspended' } | null;
+  tenant: { slug: string; displayName: string; roles: ('issuer' | 'partner')[]; currency: string; timezone: string; status: 'active' | 'suspended' } | null;
   /** What the signed-in user may do: the API-key scopes of their roles (admin: all). */
   scopes: TenantScope[];
   csrfToken: string;

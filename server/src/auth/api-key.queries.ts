@@ -16,21 +16,24 @@ export type ApiKeyWithTenant = Selectable<ApiKeysTable> & {
   tenant_timezone: string | null;
 };
 
+/** What an authentication lookup reads of the caller's tenant (left-joined as `tenants`). */
+export const TENANT_COLUMNS = [
+  'tenants.slug as tenant_slug',
+  'tenants.status as tenant_status',
+  'tenants.roles as tenant_roles',
+  'tenants.rate_limit_per_minute as tenant_rate_limit_per_minute',
+  'tenants.schema_version as tenant_schema_version',
+  'tenants.currency as tenant_currency',
+  'tenants.timezone as tenant_timezone',
+] as const;
+
 /** One indexed lookup per authenticated request: the key and its tenant together. */
 export async function findApiKeyWithTenant(db: CoalitionDb, id: string): Promise<ApiKeyWithTenant | undefined> {
   return db
     .selectFrom('api_keys')
     .leftJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
     .selectAll('api_keys')
-    .select([
-      'tenants.slug as tenant_slug',
-      'tenants.status as tenant_status',
-      'tenants.roles as tenant_roles',
-      'tenants.rate_limit_per_minute as tenant_rate_limit_per_minute',
-      'tenants.schema_version as tenant_schema_version',
-      'tenants.currency as tenant_currency',
-      'tenants.timezone as tenant_timezone',
-    ])
+    .select(TENANT_COLUMNS)
     .where('api_keys.id', '=', id)
     .executeTakeFirst();
 }

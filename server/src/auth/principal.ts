@@ -25,6 +25,8 @@ export interface PortalSessionUser {
   email: string;
   displayName: string;
   roles: PortalRole[];
+  /** The tenant's display name, for the portal's header (null for operators). */
+  tenantName: string | null;
 }
 
 /**

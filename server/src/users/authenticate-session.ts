@@ -39,7 +39,7 @@ export async function authenticateSession(services: AppServices, credentials: Re
     headers.set('Set-Cookie', sessionCookie(renewed.token, renewed.claims, credentials.secureCookies));
   }
 
-  const sessionUser = { id: user.id, email: user.email, displayName: user.display_name, roles: user.roles };
+  const sessionUser = { id: user.id, email: user.email, displayName: user.display_name, roles: user.roles, tenantName: user.tenant_display_name };
   if (user.tenant_id === null) return { kind: 'operator', keyId: user.id, user: sessionUser };
   if (!user.tenant_slug) throw unauthenticated('session_revoked', 'Your portal session is no longer valid. Sign in again.');
   const tenant = await tenantHandleOf(services.db, { ...user, tenant_id: user.tenant_id, tenant_slug: user.tenant_slug });

@@ -123,7 +123,7 @@ function describeSession(principal: Principal, csrfToken: string, expiresAt: num
     operator: principal.kind === 'operator',
     tenant:
       principal.kind === 'tenant'
-        ? { slug: principal.tenant.slug, roles: principal.tenant.roles, currency: principal.tenant.currency, timezone: principal.tenant.timezone, status: principal.tenant.status }
+        ? { slug: principal.tenant.slug, displayName: user.tenantName ?? principal.tenant.slug, roles: principal.tenant.roles, currency: principal.tenant.currency, timezone: principal.tenant.timezone, status: principal.tenant.status }
         : null,
     scopes,
     csrfToken,

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { TenantColumns } from '../auth/authenticate-api-key.ts';
+import { TENANT_COLUMNS } from '../auth/api-key.queries.ts';
 import type { CoalitionDb } from '../db/database.ts';
 import type { PortalInvitationsTable, PortalUsersTable } from '../db/tables.ts';
 
@@ -12,16 +13,7 @@ function withTenant(db: CoalitionDb) {
     .selectFrom('portal_users')
     .leftJoin('tenants', 'tenants.id', 'portal_users.tenant_id')
     .selectAll('portal_users')
-    .select([
-      'tenants.slug as tenant_slug',
-      'tenants.display_name as tenant_display_name',
-      'tenants.status as tenant_status',
-      'tenants.roles as tenant_roles',
-      'tenants.rate_limit_per_minute as tenant_rate_limit_per_minute',
-      'tenants.schema_version as tenant_schema_version',
-      'tenants.currency as tenant_currency',
-      'tenants.timezone as tenant_timezone',
-    ]);
+    .select([...TENANT_COLUMNS, 'tenants.display_name as tenant_display_name']);
 }
 
 /** One indexed lookup per portal request: the user and their tenant together. */
