@@ -242,6 +242,10 @@ describe('operator pages', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Netting' }).click();
     await page.getByText(/Nothing to settle for/).waitFor();
     await shot(page, 'operator-netting');
+
+    // The operators' own trail: the tenant made here, by this operator.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    await expect.poll(() => page.getByRole('table', { name: 'Audit log' }).textContent()).toContain('Portal: operator tenants create');
     await context.close();
   });
 });

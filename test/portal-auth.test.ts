@@ -97,7 +97,7 @@ describe('invitations', () => {
     const described = await api('GET', `/auth/invitations/${invited.body.token}`);
     expect(described.status).toBe(200);
     expect(described.headers.get('cache-control')).toBe('no-store');
-    expect(described.body).toEqual({ email, roles: ['admin'], tenant: 'Test Retailer', expiresAt: invited.body.invitation.expiresAt });
+    expect(described.body).toEqual({ purpose: 'join', email, roles: ['admin'], tenant: 'Test Retailer', expiresAt: invited.body.invitation.expiresAt });
 
     const listed = await api('GET', `/api/v1/operator/users?tenantSlug=${first.tenant.slug}`, { key: operator });
     expect(listed.status).toBe(200);
@@ -780,6 +780,71 @@ describe('session lifetime and sign-in limits per address', () => {
 
     // Another address is not affected, and neither is the account.
     expect((await signInRaw(timed.baseUrl, user.session.user.email, PASSWORD, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(200);
+  });
+
+  it('checks at most 10 passwords of an account in a burst of 40 simultaneous guesses from 40 addresses', async () => {
+    const user = await timedUser('burst');
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => signInRaw(timed.baseUrl, user.session.user.email, `wrong guess number ${i}`, { 'x-forwarded-for': `192.0.2.${i + 1}` })),
+    );
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(30);
+    for (const answer of answers.filter((a) => a.status === 429)) expect(answer.body.details.scope).toBe('account');
+    expectError(await signInRaw(timed.baseUrl, user.session.user.email, PASSWORD, { 'x-forwarded-for': '192.0.2.200' }), 429, 'RATE_LIMITED', { scope: 'account' });
+  });
+});
+
+describe('links of people who leave, operator powers and the operators\' trail', () => {
+  it('withdraws a disabled user\'s reset link, and the invitations an admin sent, when they are disabled', async () => {
+    const leaving = await shopUser('leaving-admin', ['admin']);
+    const sent = await call(leaving, 'POST', '/api/v1/users/invitations', { body: { email: emailFor('planted'), roles: ['admin'] } });
+    expect(sent.status).toBe(200);
+    const reset = await call(shopAdmin, 'POST', `/api/v1/users/${leaving.userId}/password-reset`);
+    expect((await call(shopAdmin, 'POST', `/api/v1/users/${leaving.userId}/disable`)).status).toBe(200);
+
+    expectError(await api('GET', `/auth/invitations/${sent.body.token}`), 404, 'INVITATION_INVALID', { reason: 'revoked' });
+    expectError(await api('POST', '/auth/invitations/accept', { body: { token: sent.body.token, displayName: 'Planted', password: PASSWORD } }), 404, 'INVITATION_INVALID');
+    expectError(await api('POST', '/auth/invitations/accept', { body: { token: reset.body.token, password: 'a password for later' } }), 404, 'INVITATION_INVALID', { reason: 'revoked' });
+    // Enabled again, the old password still works and the withdrawn reset did nothing.
+    expect((await call(shopAdmin, 'POST', `/api/v1/users/${leaving.userId}/enable`)).status).toBe(200);
+    expect((await api('POST', '/auth/sign-in', { body: { email: leaving.session.user.email, password: PASSWORD } })).status).toBe(200);
+    expectError(await api('POST', '/auth/sign-in', { body: { email: leaving.session.user.email, password: 'a password for later' } }), 401, 'SIGN_IN_FAILED');
+  });
+
+  it('lets the operator lock out a tenant\'s only admin, which the tenant itself cannot', async () => {
+    const lonely = await tenantWithKey(system.services, { roles: ['issuer'] });
+    const admin = await createPortalUser(system.baseUrl, operator, { tenantSlug: lonely.tenant.slug, email: emailFor('only-admin'), roles: ['admin'], password: PASSWORD });
+    expectError(await api('POST', `/api/v1/users/${admin.userId}/disable`, { key: lonely.key }), 409, 'LAST_ADMIN');
+    const disabled = await api('POST', `/api/v1/operator/users/${admin.userId}/disable`, { key: operator });
+    expect(disabled.status).toBe(200);
+    expect(disabled.body.status).toBe('disabled');
+    expectError(await currentSession(admin), 401, 'UNAUTHENTICATED', { reason: 'session_revoked' });
+  });
+
+  it('records operator accounts, their sign-ins and their portal changes in the operators\' trail', async () => {
+    const email = emailFor('op-person');
+    const person = await createPortalUser(system.baseUrl, operator, { email, password: PASSWORD });
+    const signedIn = await signInPortal(system.baseUrl, email, PASSWORD);
+    const slug = `audited-${unique()}`;
+    const created = await portalFetch(system.baseUrl, signedIn, 'POST', '/api/v1/operator/tenants', { body: { slug, displayName: 'Audited', roles: ['partner'], timezone: 'UTC', currency: 'EUR' } });
+    expect(created.status).toBe(200);
+    const trail = await api('GET', '/api/v1/operator/audit-events?limit=50', { key: operator });
+    expect(trail.status).toBe(200);
+    const mine = trail.body.events.filter((event: { actor: string; subjectId: string }) => event.actor === person.userId || event.subjectId === person.userId);
+    expect(mine.map((event: { action: string }) => event.action)).toEqual(expect.arrayContaining(['user.joined', 'user.signed_in', 'portal.operator.tenants.create']));
+    expect(mine.find((event: { action: string }) => event.action === 'portal.operator.tenants.create').details).toEqual({ slug });
+    // A tenant key cannot read it.
+    expectError(await api('GET', '/api/v1/operator/audit-events', { key: shop.key }), 403, 'FORBIDDEN');
+  });
+
+  it('answers a stale portal asset with 404 and a malformed link token with 400, not 500', async () => {
+    const asset = await api('GET', '/portal/assets/index-0ld8uild.js');
+    expect(asset.status).toBe(404);
+    expect(asset.body.code).toBe('ROUTE_NOT_FOUND');
+    expect((await api('GET', '/portal/assets/..%2f..%2fpackage.json')).status).toBe(404);
+    expectError(await api('GET', '/auth/invitations/%E0%A4%A'), 400, 'VALIDATION_FAILED');
+    expect(system.logLines.filter((line) => line.includes('unhandled error') && line.includes('/portal/assets'))).toEqual([]);
   });
 });
 

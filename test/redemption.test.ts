@@ -748,6 +748,8 @@ describe('listing redemptions', () => {
     expect(await ids({ orderRef: 'L-2' })).toEqual([r6.id, r2.id]);
     expect(await ids({ orderRef: 'L-9' })).toEqual([]);
     expect(await ids({ status: 'reversed' })).toEqual([r2.id]);
+    expect(await ids({ offerId: r1.offerId })).toEqual(newestFirst.map((r) => r.id));
+    expect(await ids({ offerId: 'off_000000000000' })).toEqual([]);
     expect(await ids({ status: 'redeemed' })).toEqual([r6.id, r5.id, tieFirst.id, tieSecond.id, r1.id]);
     // from is inclusive, to exclusive.
     expect(await ids({ from: at(2), to: at(4) })).toEqual([tieFirst.id, tieSecond.id, r2.id]);

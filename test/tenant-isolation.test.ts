@@ -88,6 +88,7 @@ const MATRIX: Record<string, (world: World, face: Face) => Probe[]> = {
   'users.disable': (w) => [{ input: { userId: w.bUserId }, refusedWith: notFound('USER_NOT_FOUND') }],
   'users.enable': (w) => [{ input: { userId: w.bUserId }, refusedWith: notFound('USER_NOT_FOUND') }],
   'operator.users.invite': (w) => [{ input: { tenantSlug: w.b.tenant.slug, email: 'x@b.example', roles: ['admin'] }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
+  'operator.auditEvents.list': () => [{ input: {}, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
   'operator.users.list': (w) => [{ input: { tenantSlug: w.b.tenant.slug }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
   'operator.users.disable': (w) => [{ input: { userId: w.bUserId }, refusedWith: { status: 403, code: 'FORBIDDEN' } }],
   // tenant: audit trail (tenant schema)

@@ -49,5 +49,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     // A password reset: the same one-time link, for an existing user.
     .addColumn('resets_user_id', 'text', (col) => col.references('portal_users.id'))
     .execute();
+  // The coalition operators' own audit trail (tenants' trails live in their schemas):
+  // operator accounts, their sign-ins, and every change an operator makes in the portal.
+  await db.schema
+    .createTable('operator_audit_events')
+    .addColumn('id', 'bigserial', (col) => col.primaryKey())
+    .addColumn('occurred_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+    .addColumn('actor', 'text', (col) => col.notNull())
+    .addColumn('action', 'text', (col) => col.notNull())
+    .addColumn('subject_type', 'text', (col) => col.notNull())
+    .addColumn('subject_id', 'text', (col) => col.notNull())
+    .addColumn('details', 'jsonb', (col) => col.notNull().defaultTo(sql`'{}'::jsonb`))
+    .execute();
   await db.schema.createIndex('portal_invitations_tenant_idx').on('portal_invitations').columns(['tenant_id', 'created_at']).execute();
 }

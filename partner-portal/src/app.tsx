@@ -95,6 +95,7 @@ function Routed() {
         <Route path="/operator/tenants" element={<TenantsPage />} />
         <Route path="/operator/agreements" element={<OperatorAgreementsPage />} />
         <Route path="/operator/netting" element={<OperatorNettingPage />} />
+        <Route path="/operator/audit-log" element={<AuditLogPage trail="operator" />} />
         <Route path="*" element={<NotFoundPage />} />
       </Routes>
     </Layout>

@@ -27,6 +27,7 @@ export const NAV: NavItem[] = [
   { path: '/operator/tenants', label: 'Tenants', group: 'Operator', access: { operator: true } },
   { path: '/operator/agreements', label: 'Agreements', group: 'Operator', access: { operator: true } },
   { path: '/operator/netting', label: 'Netting', group: 'Operator', access: { operator: true } },
+  { path: '/operator/audit-log', label: 'Audit log', group: 'Operator', access: { operator: true } },
 ];
 
 /** The nav entry a path belongs to (its page's access applies to its sub-pages too). */

@@ -374,6 +374,7 @@ export interface CoalitionTables {
   api_keys: ApiKeysTable;
   portal_users: PortalUsersTable;
   portal_invitations: PortalInvitationsTable;
+  operator_audit_events: AuditEventsTable;
   agreements: AgreementsTable;
   agreement_usage: AgreementUsageTable;
   signing_keys: SigningKeysTable;

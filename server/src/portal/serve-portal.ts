@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import express, { Router } from 'express';
+import { AppError, toErrorBody } from '../errors/app-error.ts';
 import { PORTAL_DIST } from './portal-build.ts';
 
 // The portal's own code only: no inline scripts, no third-party origins. Styles allow
@@ -28,7 +29,11 @@ export function portalRoutes(): Router {
     next();
   });
   // Hashed file names: cache for a year.
-  routes.use('/portal/assets', express.static(`${PORTAL_DIST}assets`, { immutable: true, maxAge: '365d', fallthrough: false }));
+  routes.use('/portal/assets', express.static(`${PORTAL_DIST}assets`, { immutable: true, maxAge: '365d' }));
+  // An asset of an older build (a tab left open across a deploy) or a bad path: 404.
+  routes.use('/portal/assets', (req, res) => {
+    res.status(404).json(toErrorBody(new AppError('ROUTE_NOT_FOUND', 'No such portal asset: reload the page to get the current portal.'), req.requestId));
+  });
   routes.use('/portal', express.static(PORTAL_DIST, { index: false, maxAge: 0 }));
   routes.get(/^\/portal(\/.*)?$/, (_req, res) => {
     const index = `${PORTAL_DIST}index.html`;

@@ -113,6 +113,7 @@ export async function listRedemptions(
   }
   if (input.orderRef !== undefined) query = query.where('r.order_ref', '=', input.orderRef);
   if (input.status !== undefined) query = query.where('r.status', '=', input.status);
+  if (input.offerId !== undefined) query = query.where('r.offer_id', '=', input.offerId);
   if (input.from !== undefined) query = query.where('r.redeemed_at', '>=', new Date(input.from));
   if (input.to !== undefined) query = query.where('r.redeemed_at', '<', new Date(input.to));
   if (input.cursor !== undefined) {

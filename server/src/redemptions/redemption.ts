@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { timestampSchema } from '../campaigns/campaign.ts';
 import type { RedemptionsTable } from '../db/tables.ts';
 import { humanText, isPrintableText, PRINTABLE_TEXT } from '../errors/text-schemas.ts';
-import { offerTermsSchema, type OfferTerms } from '../offers/offer.ts';
+import { offerIdSchema, offerTermsSchema, type OfferTerms } from '../offers/offer.ts';
 import { currencySchema } from '../tenants/tenant.ts';
 
 export const redemptionIdSchema = z.string().regex(/^red_[0-9A-Za-z]{12}$/, 'must be a redemption id (red_ followed by 12 letters and digits)');
@@ -106,6 +106,7 @@ export const listRedemptionsInputSchema = z.strictObject({
   code: z.string().trim().min(1).max(128).refine(isPrintableText, PRINTABLE_TEXT).optional().describe('Redemptions of this code (as typed).'),
   orderRef: orderRef.optional(),
   status: z.enum(['redeemed', 'reversed']).optional(),
+  offerId: offerIdSchema.optional().describe('Redemptions of codes of this offer.'),
   from: timestampSchema.optional().describe('Redeemed at or after.'),
   to: timestampSchema.optional().describe('Redeemed before.'),
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -6,15 +6,16 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * rest, the tRPC layer records the procedure and the ids it was called with, so every
  * change made in the portal has a who, what and when.
  */
-const storage = new AsyncLocalStorage<{ recorded: boolean }>();
+type Trail = 'tenant' | 'operator';
+const storage = new AsyncLocalStorage<Set<Trail>>();
 
-export async function runAudited<T>(work: () => Promise<T>): Promise<{ result: T; recorded: boolean }> {
-  const scope = { recorded: false };
-  const result = await storage.run(scope, work);
-  return { result, recorded: scope.recorded };
+/** Runs a change and says which audit trails it wrote to. */
+export async function runAudited<T>(work: () => Promise<T>): Promise<{ result: T; recorded: Set<Trail> }> {
+  const recorded = new Set<Trail>();
+  const result = await storage.run(recorded, work);
+  return { result, recorded };
 }
 
-export function noteAuditRecorded(): void {
-  const scope = storage.getStore();
-  if (scope) scope.recorded = true;
+export function noteAuditRecorded(trail: Trail): void {
+  storage.getStore()?.add(trail);
 }

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { TenantDb } from '../db/database.ts';
+import type { CoalitionDb, TenantDb } from '../db/database.ts';
 import type { AuditEventsTable } from '../db/tables.ts';
 import { noteAuditRecorded } from './audit-scope.ts';
 
@@ -12,7 +12,7 @@ export interface AuditEventInput {
 }
 
 export async function insertAuditEvent(db: TenantDb, event: AuditEventInput): Promise<void> {
-  noteAuditRecorded();
+  noteAuditRecorded('tenant');
   await db
     .insertInto('audit_events')
     .values({
@@ -30,6 +30,27 @@ export async function listAuditEventsPage(
   options: { limit: number; beforeId?: string | undefined },
 ): Promise<Selectable<AuditEventsTable>[]> {
   let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(options.limit);
+  if (options.beforeId) query = query.where('id', '<', options.beforeId);
+  return query.execute();
+}
+
+/** The operators' trail, in the coalition schema. */
+export async function insertOperatorAuditEvent(db: CoalitionDb, event: AuditEventInput): Promise<void> {
+  noteAuditRecorded('operator');
+  await db
+    .insertInto('operator_audit_events')
+    .values({
+      actor: event.actor,
+      action: event.action,
+      subject_type: event.subjectType,
+      subject_id: event.subjectId,
+      details: JSON.stringify(event.details ?? {}),
+    })
+    .execute();
+}
+
+export async function listOperatorAuditEventsPage(db: CoalitionDb, options: { limit: number; beforeId?: string | undefined }): Promise<Selectable<AuditEventsTable>[]> {
+  let query = db.selectFrom('operator_audit_events').selectAll().orderBy('id', 'desc').limit(options.limit);
   if (options.beforeId) query = query.where('id', '<', options.beforeId);
   return query.execute();
 }

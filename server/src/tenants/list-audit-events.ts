@@ -1,5 +1,7 @@
-import type { TenantDb } from '../db/database.ts';
-import { listAuditEventsPage } from './audit.queries.ts';
+import type { Selectable } from 'kysely';
+import type { CoalitionDb, TenantDb } from '../db/database.ts';
+import type { AuditEventsTable } from '../db/tables.ts';
+import { listAuditEventsPage, listOperatorAuditEventsPage } from './audit.queries.ts';
 
 export interface AuditEvent {
   id: string;
@@ -11,12 +13,20 @@ export interface AuditEvent {
   details: Record<string, unknown>;
 }
 
-/** Newest first, keyset-paginated by id. */
-export async function listAuditEvents(
-  db: TenantDb,
-  options: { limit: number; cursor?: string | undefined },
-): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
-  const rows = await listAuditEventsPage(db, { limit: options.limit + 1, beforeId: options.cursor });
+type Page = { limit: number; cursor?: string | undefined };
+
+/** A tenant's trail, newest first, keyset-paginated by id. */
+export function listAuditEvents(db: TenantDb, options: Page): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+  return paged(options, (beforeId) => listAuditEventsPage(db, { limit: options.limit + 1, beforeId }));
+}
+
+/** The coalition operators' trail, the same way. */
+export function listOperatorAuditEvents(db: CoalitionDb, options: Page): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+  return paged(options, (beforeId) => listOperatorAuditEventsPage(db, { limit: options.limit + 1, beforeId }));
+}
+
+async function paged(options: Page, read: (beforeId: string | undefined) => Promise<Selectable<AuditEventsTable>[]>): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+  const rows = await read(options.cursor);
   const page = rows.slice(0, options.limit);
   return {
     events: page.map((row) => ({

@@ -1,5 +1,5 @@
 import { router } from '../trpc/trpc.ts';
-import { listAuditEventsProcedure } from './list-audit-events.procedure.ts';
+import { listAuditEventsProcedure, listOperatorAuditEventsProcedure } from './list-audit-events.procedure.ts';
 import { createTenantProcedure, getTenantProcedure, listTenantsProcedure, updateTenantProcedure } from './operator-tenants.procedures.ts';
 
 export const operatorTenantsRouter = router({
@@ -11,4 +11,8 @@ export const operatorTenantsRouter = router({
 
 export const auditEventsRouter = router({
   list: listAuditEventsProcedure,
+});
+
+export const operatorAuditEventsRouter = router({
+  list: listOperatorAuditEventsProcedure,
 });

@@ -1,7 +1,7 @@
 import { apiKeysRouter, operatorApiKeysRouter } from '../auth/router.ts';
 import { whoamiProcedure } from '../auth/whoami.procedure.ts';
 import { versionProcedure } from '../system/version.procedure.ts';
-import { auditEventsRouter, operatorTenantsRouter } from '../tenants/router.ts';
+import { auditEventsRouter, operatorAuditEventsRouter, operatorTenantsRouter } from '../tenants/router.ts';
 import { campaignsRouter } from '../campaigns/router.ts';
 import { customersRouter } from '../customers/router.ts';
 import { issuerSettingsRouter } from '../issuer-settings/procedures.ts';
@@ -45,6 +45,7 @@ export const appRouter = router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,
     users: operatorUsersRouter,
+    auditEvents: operatorAuditEventsRouter,
     agreements: operatorAgreementsRouter,
     settlement: operatorSettlementRouter,
   }),

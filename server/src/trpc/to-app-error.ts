@@ -33,9 +33,22 @@ function bodyParserError(error: unknown): AppError | null {
   }
 }
 
+/**
+ * Express's own client errors: an http-error with a 4xx status and `expose` set, or the
+ * router's URIError (status 400) for a path parameter that is not valid
+ * percent-encoding. They are the caller's, not ours.
+ */
+function expressClientError(error: unknown): AppError | null {
+  const candidate = error as { status?: unknown; expose?: unknown } | null;
+  if (typeof candidate?.status !== 'number' || candidate.status < 400 || candidate.status > 499) return null;
+  if (candidate.expose !== true && !(error instanceof URIError)) return null;
+  if (candidate.status === 404) return new AppError('ROUTE_NOT_FOUND', 'No route at this path.');
+  return validationError([{ path: [], message: 'the request path or parameters could not be read (malformed percent-encoding?)' }]);
+}
+
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const parserError = bodyParserError(error);
+  const parserError = bodyParserError(error) ?? expressClientError(error);
   if (parserError) return parserError;
   if (isBackingServiceOutage(error)) return serviceUnavailable(error);
   if (!(error instanceof TRPCError)) return internalError(error);

@@ -11,7 +11,8 @@ import { currentRequestId } from '../http/request-scope.ts';
 import type { RequestContext } from './context.ts';
 import { toAppError } from './to-app-error.ts';
 import { runAudited } from '../tenants/audit-scope.ts';
-import { insertAuditEvent } from '../tenants/audit.queries.ts';
+import { insertAuditEvent, insertOperatorAuditEvent } from '../tenants/audit.queries.ts';
+import { coalitionDb } from '../db/database.ts';
 
 export type ProcedureAccess = 'public' | 'authenticated' | 'operator' | 'tenant';
 
@@ -62,6 +63,25 @@ const authenticate = t.middleware(async ({ ctx, next }) => {
   return next({ ctx: { principal, log: ctx.log.child({ keyId: principal.keyId }) } });
 });
 
+/**
+ * Portal users' changes that wrote no entry of their own to their trail (the tenant's,
+ * or the operators') get one naming the procedure and the ids (and slug) it acted on.
+ */
+const auditPortalChanges = t.middleware(async ({ ctx, type, path, getRawInput, next }) => {
+  const principal = (ctx as { principal?: Principal }).principal;
+  if (type !== 'mutation' || !principal?.user) return next();
+  const { result, recorded } = await runAudited(() => next());
+  const trail = principal.kind === 'tenant' ? 'tenant' : 'operator';
+  if (result.ok && !recorded.has(trail)) {
+    const input = await getRawInput().catch(() => undefined);
+    const ids = Object.fromEntries(Object.entries(typeof input === 'object' && input ? input : {}).filter(([key, value]) => /(Id|Slug|^slug)$/.test(key) && typeof value === 'string'));
+    const entry = { actor: principal.keyId, action: `portal.${path}`, subjectType: 'procedure', subjectId: path, details: ids };
+    if (principal.kind === 'tenant') await insertAuditEvent(principal.tenant.db, entry);
+    else await insertOperatorAuditEvent(coalitionDb(ctx.services.db), entry);
+  }
+  return result;
+});
+
 export const publicProcedure = t.procedure.meta({ access: 'public' }).use(rateLimitByIp);
 
 /** Any valid key, operator or tenant. */
@@ -77,20 +97,9 @@ export const operatorProcedure = t.procedure
       });
     }
     return next({ ctx: { operatorKeyId: ctx.principal.keyId } });
-  });
+  })
+  .use(auditPortalChanges);
 
-/** Portal users' changes that wrote no audit entry of their own get one naming the procedure and the ids it acted on. */
-const auditPortalChanges = t.middleware(async ({ ctx, type, path, getRawInput, next }) => {
-  const principal = (ctx as { principal?: Principal }).principal;
-  if (type !== 'mutation' || principal?.kind !== 'tenant' || !principal.user) return next();
-  const { result, recorded } = await runAudited(() => next());
-  if (result.ok && !recorded) {
-    const input = await getRawInput().catch(() => undefined);
-    const ids = Object.fromEntries(Object.entries(typeof input === 'object' && input ? input : {}).filter(([key, value]) => /Id$/.test(key) && typeof value === 'string'));
-    await insertAuditEvent(principal.tenant.db, { actor: principal.keyId, action: `portal.${path}`, subjectType: 'procedure', subjectId: path, details: ids });
-  }
-  return result;
-});
 
 export const tenantProcedure = t.procedure
   .meta({ access: 'tenant' })

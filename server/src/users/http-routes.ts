@@ -93,6 +93,7 @@ export function portalAuthRoutes(services: AppServices): Router {
 
   routes.get('/invitations/:token', async (req, res, next) => {
     try {
+      await services.rateLimits.consumeForIp(req.ip ?? 'unknown', headersOf(res));
       res.json(await describeInvitation(services.db, req.params.token, services.clock.now()));
     } catch (error) {
       next(error);

@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../db/postgres-errors.ts';
 import { tenantSchemaName } from '../db/schema-names.ts';
 import type { PortalRole } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
-import { insertAuditEvent } from '../tenants/audit.queries.ts';
+import { insertAuditEvent, insertOperatorAuditEvent } from '../tenants/audit.queries.ts';
 import { validationError } from '../errors/validation.ts';
 import { hashPassword } from './passwords.ts';
 import {
@@ -52,12 +52,18 @@ export function toInvitation(row: InvitationRow, now: Date): Invitation {
   };
 }
 
+function scopeOf(tenantId: string | null, tenantSlug: string | null): UserScope {
+  return tenantId !== null && tenantSlug ? { tenantId, tenantSlug } : { tenantId: null };
+}
+
 function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** Into the tenant's trail, or for operator accounts the operators' own. */
 async function audit(db: Database, scope: UserScope, event: { actor: string; action: string; subjectType: string; subjectId: string; details?: Record<string, unknown> }): Promise<void> {
   if (scope.tenantId !== null) await insertAuditEvent(tenantDb(db, tenantSchemaName(scope.tenantSlug)), event);
+  else await insertOperatorAuditEvent(coalitionDb(db), event);
 }
 
 export async function listPortalUsers(db: Database, scope: UserScope, now: Date): Promise<{ users: PortalUser[]; invitations: Invitation[] }> {
@@ -203,16 +209,17 @@ export async function acceptInvitation(db: Database, input: { token: string; dis
         .executeTakeFirst();
       if (!invitation) throw new AppError('INVITATION_INVALID', 'This invitation link has already been used.', { reason: 'used' });
       if (invitation.resets_user_id) {
+        // A disabled user's reset links are withdrawn when they are disabled; this is the backstop.
         const user = await coalition
           .updateTable('portal_users')
           .set((eb) => ({ password_hash: passwordHash, session_version: eb('session_version', '+', 1), updated_at: now }))
           .where('id', '=', invitation.resets_user_id)
+          .where('status', '=', 'active')
           .returningAll()
-          .executeTakeFirstOrThrow();
+          .executeTakeFirst();
+        if (!user) throw new AppError('INVITATION_INVALID', 'This link was withdrawn: the account is disabled.', { reason: 'revoked' });
         await coalition.updateTable('portal_invitations').set({ accepted_user_id: user.id }).where('id', '=', invitation.id).execute();
-        if (invitation.tenant_id !== null && found.tenant_slug) {
-          await audit(trx, { tenantId: invitation.tenant_id, tenantSlug: found.tenant_slug }, { actor: user.id, action: 'user.password_reset', subjectType: 'user', subjectId: user.id, details: { email: user.email } });
-        }
+        await audit(trx, scopeOf(invitation.tenant_id, found.tenant_slug), { actor: user.id, action: 'user.password_reset', subjectType: 'user', subjectId: user.id, details: { email: user.email } });
         return user;
       }
       const user = await insertUser(coalition, {
@@ -227,9 +234,7 @@ export async function acceptInvitation(db: Database, input: { token: string; dis
         updated_at: now,
       });
       await coalition.updateTable('portal_invitations').set({ accepted_user_id: user.id }).where('id', '=', invitation.id).execute();
-      if (invitation.tenant_id !== null && found.tenant_slug) {
-        await audit(trx, { tenantId: invitation.tenant_id, tenantSlug: found.tenant_slug }, { actor: user.id, action: 'user.joined', subjectType: 'user', subjectId: user.id, details: { email: user.email, roles: user.roles } });
-      }
+      await audit(trx, scopeOf(invitation.tenant_id, found.tenant_slug), { actor: user.id, action: 'user.joined', subjectType: 'user', subjectId: user.id, details: { email: user.email, roles: user.roles } });
       return user;
     });
   } catch (error) {
@@ -250,6 +255,7 @@ export async function changeUser(
   change: { roles?: PortalRole[]; displayName?: string; status?: 'active' | 'disabled' },
   actor: string,
   now: Date,
+  options: { byOperator?: boolean } = {},
 ): Promise<PortalUser> {
   return db.transaction().execute(async (trx) => {
     const coalition = coalitionDb(trx);
@@ -262,7 +268,10 @@ export async function changeUser(
     const next = { roles: change.roles ?? current.roles, status: change.status ?? current.status };
     const adminRole: PortalRole = scope.tenantId === null ? 'operator' : 'admin';
     const isAdmin = (user: { roles: PortalRole[]; status: string }) => user.status === 'active' && user.roles.includes(adminRole);
-    if (isAdmin(current) && !isAdmin(next)) {
+    // The operator may lock out a tenant's only admin (a compromised account); a tenant's
+    // own admins and the operators among themselves always keep one.
+    const guarded = !(options.byOperator && scope.tenantId !== null);
+    if (guarded && isAdmin(current) && !isAdmin(next)) {
       if (userId === actor) throw new AppError('LAST_ADMIN', 'You cannot disable yourself or remove your own admin role; another admin can.', { userId });
       if (!all.some((user) => user.id !== userId && isAdmin(user))) {
         throw new AppError('LAST_ADMIN', `This would leave no active ${adminRole}. Give another user the ${adminRole} role first.`, { userId });
@@ -282,6 +291,18 @@ export async function changeUser(
       .where('id', '=', userId)
       .returningAll()
       .executeTakeFirstOrThrow();
+    // A disabled user's reset links, and the invitations a user sent while an admin, stop
+    // working when they are disabled or stop being an admin: no way back in through them.
+    const disabling = statusChanged && change.status === 'disabled';
+    if (disabling || (isAdmin(current) && !isAdmin(next))) {
+      await coalition
+        .updateTable('portal_invitations')
+        .set({ revoked_at: now })
+        .where('accepted_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('created_by', '=', userId), ...(disabling ? [eb('resets_user_id', '=', userId)] : [])]))
+        .execute();
+    }
     const action = statusChanged ? (change.status === 'disabled' ? 'user.disabled' : 'user.enabled') : 'user.updated';
     await audit(trx, scope, { actor, action, subjectType: 'user', subjectId: userId, details: { email: row.email, ...change } });
     return toPortalUser(row);

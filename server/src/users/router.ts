@@ -96,6 +96,6 @@ export const operatorUsersRouter = router({
     .output(portalUserOutputSchema)
     .mutation(async ({ ctx, input }) => {
       const scope = await userScopeOf(ctx.services.db, input.userId);
-      return changeUser(ctx.services.db, scope, input.userId, { status: 'disabled' }, ctx.operatorKeyId, ctx.services.clock.now());
+      return changeUser(ctx.services.db, scope, input.userId, { status: 'disabled' }, ctx.operatorKeyId, ctx.services.clock.now(), { byOperator: true });
     }),
 });

@@ -5,7 +5,7 @@ import { clientAddressKey } from '../http/rate-limits.ts';
 import type { Redis } from '../redis/redis.ts';
 
 const WINDOW_SECONDS = 15 * 60;
-/** Failed attempts one account takes before it is locked for the rest of the window. */
+/** Attempts one account takes (a right password clears them) before it is locked for the rest of the window. */
 export const FAILURES_PER_ACCOUNT = 10;
 
 /**
@@ -30,19 +30,22 @@ export class SignInLimits {
     this.perAccount = limiter('account', FAILURES_PER_ACCOUNT);
   }
 
-  /** Before checking a password: counts the attempt against the address, refuses a locked account. */
+  /**
+   * Before checking a password: counts the attempt against the address and against the
+   * account, atomically, so a burst of simultaneous guesses cannot all slip in while
+   * the first ones are still being checked. A right password clears the account's count.
+   */
   async admit(ip: string, email: string, headers: HeaderSink): Promise<void> {
     try {
       await this.perIp.consume(clientAddressKey(ip));
     } catch (rejection) {
       throw limited(rejection, headers, 'client_ip');
     }
-    const account = await this.perAccount.get(email);
-    if (account && account.consumedPoints >= FAILURES_PER_ACCOUNT) throw limited(account, headers, 'account');
-  }
-
-  async recordFailure(email: string): Promise<void> {
-    await this.perAccount.penalty(email, 1).catch(() => {});
+    try {
+      await this.perAccount.consume(email);
+    } catch (rejection) {
+      throw limited(rejection, headers, 'account');
+    }
   }
 
   async recordSuccess(email: string): Promise<void> {

@@ -17,11 +17,12 @@ interface Filters {
   code: string;
   orderRef: string;
   status: '' | 'redeemed' | 'reversed';
+  offerId: string;
   from: string;
   to: string;
 }
 
-const NO_FILTERS: Filters = { code: '', orderRef: '', status: '', from: '', to: '' };
+const NO_FILTERS: Filters = { code: '', orderRef: '', status: '', offerId: '', from: '', to: '' };
 const PAGE_SIZE = 50;
 
 /** A date input (the browser's day) as the start of that day, as an ISO time. */
@@ -38,6 +39,7 @@ function toInput(filters: Filters): Omit<ListInput, 'cursor'> {
     ...(filters.code.trim() && { code: filters.code.trim() }),
     ...(filters.orderRef.trim() && { orderRef: filters.orderRef.trim() }),
     ...(filters.status && { status: filters.status }),
+    ...(filters.offerId && { offerId: filters.offerId }),
     ...(filters.from && { from: dayStart(filters.from) }),
     // "To" includes that whole day: the server's `to` is exclusive.
     ...(filters.to && { to: dayStart(filters.to, 1) }),
@@ -152,6 +154,14 @@ export function RedemptionsPage() {
             { value: 'reversed', label: 'Reversed' },
           ]}
         />
+        {canReadOffers && (
+          <SelectField
+            label="Offer"
+            value={draft.offerId}
+            onChange={(e) => setDraft({ ...draft, offerId: e.target.value })}
+            options={[{ value: '', label: 'All offers' }, ...(offers.data?.offers ?? []).map((offer) => ({ value: offer.id, label: offer.title }))]}
+          />
+        )}
         <TextField label="From" type="date" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
         <TextField label="To" type="date" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} error={dateProblem} />
         <div className="row">

@@ -107,9 +107,14 @@ type KeysList = RouterOutputs['apiKeys']['list'];
  * Names for the ids that appear as actors (usr_… portal users, API key ids), joined
  * client-side from users.list and apiKeys.list (both admin-only, like the pages using this).
  */
-export function useActorNames(enabled = true): (actor: string, inline?: boolean) => ReactNode {
-  const users = useQuery({ queryKey: ['users.list'], queryFn: () => api.users.list.query(), enabled });
-  const keys = useQuery({ queryKey: ['apiKeys.list'], queryFn: () => api.apiKeys.list.query(), enabled });
+/** Names for the actors of a trail: the tenant's users and keys, or (operators) the operator accounts. */
+export function useActorNames(enabled = true, trail: 'tenant' | 'operator' = 'tenant'): (actor: string, inline?: boolean) => ReactNode {
+  const users = useQuery({
+    queryKey: trail === 'tenant' ? ['users.list'] : ['operator.users.list', {}],
+    queryFn: () => (trail === 'tenant' ? api.users.list.query() : api.operator.users.list.query({})),
+    enabled,
+  });
+  const keys = useQuery({ queryKey: ['apiKeys.list'], queryFn: () => api.apiKeys.list.query(), enabled: enabled && trail === 'tenant' });
   return (actor: string, inline = false) => actorName(actor, users.data, keys.data, inline);
 }
 

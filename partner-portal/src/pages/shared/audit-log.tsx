@@ -114,14 +114,18 @@ function detailValue(value: unknown): ReactNode {
   return String(value);
 }
 
-export function AuditLogPage() {
+/** The tenant's audit log, or (trail="operator") the coalition operators' own. */
+export function AuditLogPage({ trail = 'tenant' }: { trail?: 'tenant' | 'operator' }) {
   const events = useInfiniteQuery({
-    queryKey: ['auditEvents.list'],
-    queryFn: ({ pageParam }) => api.auditEvents.list.query({ limit: PAGE, ...(pageParam && { cursor: pageParam }) }),
+    queryKey: [trail === 'tenant' ? 'auditEvents.list' : 'operator.auditEvents.list'],
+    queryFn: ({ pageParam }) => {
+      const input = { limit: PAGE, ...(pageParam && { cursor: pageParam }) };
+      return trail === 'tenant' ? api.auditEvents.list.query(input) : api.operator.auditEvents.list.query(input);
+    },
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
-  const actor = useActorNames();
+  const actor = useActorNames(true, trail);
   const session = useSession();
   const rows = events.data?.pages.flatMap((page) => page.events) ?? [];
 
@@ -129,7 +133,11 @@ export function AuditLogPage() {
     <>
       <PageHeader
         title="Audit log"
-        description="Every change made in your company's name, by people in the portal and by API keys, newest first. Entries cannot be edited or deleted."
+        description={
+          trail === 'tenant'
+            ? "Every change made in your company's name, by people in the portal and by API keys, newest first. Entries cannot be edited or deleted."
+            : 'Operator accounts, their sign-ins and every change operators make in the portal, newest first. Changes to a tenant are also in that tenant\'s own log.'
+        }
         actions={
           <Button onClick={() => void events.refetch()} busy={events.isRefetching}>
             Refresh
