@@ -245,7 +245,7 @@ describe('operator pages', () => {
 
     // The operators' own trail: the tenant made here, by this operator.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
-    await expect.poll(() => page.getByRole('table', { name: 'Audit log' }).textContent()).toContain('Portal: operator tenants create');
+    await expect.poll(() => page.getByRole('table', { name: 'Audit log' }).textContent()).toContain('Portal: Operator tenants create');
     await context.close();
   });
 });

@@ -181,6 +181,23 @@ describe('settlement in the portal', () => {
     // The statement now shows it as the issuer's latest upload.
     await page.getByRole('group', { name: 'Your latest reconciliation' }).waitFor();
     expect((await settlementApi(world, world.issuer.key).get(statementId)).body.reconciliation.issuer).toMatchObject({ reconciled: false, matched: 1, missingOurs: 1, missingTheirs: 1, mismatched: 1, invalidRows: 1 });
+
+    // The issuer (the payer) concedes 10.00 more: the finalized statement stays as it is,
+    // and the open month's statement carries the adjustment, once, however often it is sent.
+    const before = (await settlementApi(world, world.issuer.key).get(statementId)).body.contentHash;
+    await page.getByRole('button', { name: 'Concede an amount…' }).click();
+    const concede = page.getByRole('dialog', { name: 'Concede an amount' });
+    await concede.getByRole('button', { name: 'Concede' }).click();
+    await concede.getByText('Enter an amount such as 10.00.').waitFor();
+    await concede.getByLabel('Amount (RUB)').fill('10.00');
+    await concede.getByLabel('Reason').fill('Order ORD-1 was refunded in full.');
+    await concede.getByRole('button', { name: 'Concede' }).click();
+    await page.getByText(/Conceded .* to .*: it appears on the .* statement/).waitFor();
+    expect((await settlementApi(world, world.issuer.key).get(statementId)).body.contentHash).toBe(before);
+    const open = (await settlementApi(world, world.issuer.key).build(agreementId, moscowMonth(0))).body;
+    expect(open.lines.filter((line: { section: string }) => line.section === 'adjustment')).toEqual([
+      expect.objectContaining({ event: 'adjustment', currency: 'RUB', count: 1, amountMinor: 1_000 }),
+    ]);
     await context.close();
   }, 60_000);
 

@@ -1,4 +1,4 @@
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, splitLink, TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '../../server/src/trpc/app-router.ts';
 
@@ -16,17 +16,40 @@ function csrfHeaders(): Record<string, string> {
   return csrfToken ? { 'x-csrf-token': csrfToken } : {};
 }
 
-/** The typed tRPC client: the same procedures, inputs and outputs as the server's router. */
+const sameOrigin = (url: URL | RequestInfo, options?: RequestInit) => fetch(url, { ...options, credentials: 'same-origin' });
+
+/**
+ * The typed tRPC client: the same procedures, inputs and outputs as the server's router.
+ * A call made with `idempotent(key)` goes alone, with that Idempotency-Key header (a
+ * batch has one set of headers); everything else is batched.
+ */
 export const api = createTRPCClient<AppRouter>({
   links: [
-    httpBatchLink({
-      url: '/trpc',
-      maxItems: 10,
-      headers: csrfHeaders,
-      fetch: (url, options) => fetch(url, { ...(options as RequestInit), credentials: 'same-origin' }),
+    splitLink({
+      condition: (op) => typeof op.context.idempotencyKey === 'string',
+      true: httpLink({
+        url: '/trpc',
+        headers: ({ op }) => ({ ...csrfHeaders(), 'idempotency-key': String(op.context.idempotencyKey) }),
+        fetch: sameOrigin as typeof fetch,
+      }),
+      false: httpBatchLink({ url: '/trpc', maxItems: 10, headers: csrfHeaders, fetch: sameOrigin as typeof fetch }),
     }),
   ],
 });
+
+/**
+ * Call options for a procedure that needs an Idempotency-Key: make the key once per
+ * intended change (when the form opens) and send it with every try, so a retry after a
+ * lost answer changes nothing twice.
+ */
+export function idempotent(key: string): { context: { idempotencyKey: string } } {
+  return { context: { idempotencyKey: key } };
+}
+
+/** A fresh random Idempotency-Key (getRandomValues also works where randomUUID does not: plain http off localhost). */
+export function newIdempotencyKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
 
 /** What the portal shows of a failed call: the stable reason code, the message, the request id to quote. */
 export interface ApiProblem {

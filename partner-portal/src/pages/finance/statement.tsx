@@ -9,9 +9,10 @@ import { useToast } from '../../ui/toast.tsx';
 import { formatDateTime, formatMoney, formatNumber, formatPeriod } from '../../ui/format.ts';
 import { EVENT_LABELS, NetAmount, STATUS_MEANING, owedSentence, partiesOf, statementFileUrl, type Statement, type StatementLine } from './finance-shared.tsx';
 import { ReconciliationCard } from './reconciliation.tsx';
+import { ConcedeDialog } from './concede-dialog.tsx';
 
 type Verification = RouterOutputs['settlement']['verify'];
-type DialogName = 'finalize' | 'pay' | 'dispute' | 'resolve' | null;
+type DialogName = 'finalize' | 'pay' | 'dispute' | 'resolve' | 'concede' | null;
 
 /**
  * One statement: who owes whom per currency, the lines by section, the lifecycle and
@@ -147,6 +148,7 @@ export function StatementPage() {
                 Resolve dispute…
               </Button>
             )}
+            {canWrite && s.status !== 'draft' && s.totals.length > 0 && <Button onClick={() => setDialog('concede')}>Concede an amount…</Button>}
           </>
         }
       />
@@ -168,7 +170,7 @@ export function StatementPage() {
           <p className="small">
             {canResolve
               ? 'Once it is settled (for example the other party conceded an adjustment, shown on a later statement), resolve the dispute: the statement returns to its previous status.'
-              : `Only ${other} resolves this dispute. You can concede an adjustment through the API (it appears on the next open statement).`}
+              : `Only ${other} resolves this dispute. If they are right, concede an amount: it appears on the next open statement.`}
           </p>
         </Alert>
       )}
@@ -301,6 +303,18 @@ export function StatementPage() {
             run={async (value) => adopt(await api.settlement.dispute.mutate({ statementId: s.id, reason: value }))}
             done={() => toast('Statement disputed: both parties were notified', 'warn')}
           />
+          {dialog === 'concede' && (
+            <ConcedeDialog
+              statement={s}
+              other={other}
+              onClose={() => setDialog(null)}
+              onDone={(next, note) => {
+                adopt(next);
+                setDialog(null);
+                toast(note);
+              }}
+            />
+          )}
           <TextDialog
             open={dialog === 'resolve'}
             title="Resolve the dispute"

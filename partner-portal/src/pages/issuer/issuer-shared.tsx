@@ -1,5 +1,6 @@
 import { problemOf, type RouterOutputs } from '../../api.ts';
 import { formatMoney } from '../../ui/format.ts';
+import { currencyDigits } from '../../ui/money.ts';
 import './issuer.css';
 
 export type Campaign = RouterOutputs['campaigns']['list']['campaigns'][number];
@@ -9,24 +10,6 @@ export type CatalogEntry = RouterOutputs['catalog']['rewards'][number];
 export type OfferTerms = CatalogEntry['offer'];
 
 // ---- money typed in major units, sent in minor units --------------------------------
-
-/** How many decimals a currency has (RUB 2, JPY 0). */
-export function currencyDigits(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
-  }
-}
-
-/** "500" or "500.50" (comma accepted) → minor units; null when it is not an amount. */
-export function parseMoneyInput(text: string, currency: string): number | null {
-  const cleaned = text.trim().replace(/\s/g, '').replace(',', '.');
-  const digits = currencyDigits(currency);
-  const pattern = digits > 0 ? new RegExp(`^\\d+(\\.\\d{1,${digits}})?$`) : /^\d+$/;
-  if (!pattern.test(cleaned)) return null;
-  return Math.round(Number(cleaned) * 10 ** digits);
-}
 
 export function moneyInputValue(minor: number, currency: string): string {
   const digits = currencyDigits(currency);

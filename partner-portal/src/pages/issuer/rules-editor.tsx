@@ -1,7 +1,8 @@
 import { useId, useState } from 'react';
 import { Button, TextField } from '../../ui/components.tsx';
 import { formatMoney } from '../../ui/format.ts';
-import { currencyDigits, moneyInputValue, parseMoneyInput, parseWhole, plural, type Rules } from './issuer-shared.tsx';
+import { currencyDigits, parseMoney } from '../../ui/money.ts';
+import { moneyInputValue, parseWhole, plural, type Rules } from './issuer-shared.tsx';
 
 /** The accrual rules as typed: strings, so a half-typed number is not lost. */
 export interface RulesDraft {
@@ -49,14 +50,14 @@ export function buildRules(draft: RulesDraft, currency: string, prefix = 'rules'
   const digits = currencyDigits(currency);
   const amountHint = digits > 0 ? `an amount like 500 or 499.${'9'.repeat(digits)}` : 'a whole amount like 500';
 
-  const perAmountMinor = parseMoneyInput(draft.perAmount, currency);
+  const perAmountMinor = parseMoney(draft.perAmount, currency);
   if (draft.perAmount.trim() === '') errors[`${prefix}.perAmountMinor`] = 'Enter how much a customer spends for each step of stickers.';
   else if (perAmountMinor === null || perAmountMinor < 1) errors[`${prefix}.perAmountMinor`] = `Enter ${amountHint}, more than zero.`;
 
   const stickersPerStep = wholeIn(draft.stickersPerStep, 1, 1000);
   if (stickersPerStep === null) errors[`${prefix}.stickersPerStep`] = 'Enter a whole number from 1 to 1,000.';
 
-  const minTotalMinor = draft.minTotal.trim() === '' ? 0 : parseMoneyInput(draft.minTotal, currency);
+  const minTotalMinor = draft.minTotal.trim() === '' ? 0 : parseMoney(draft.minTotal, currency);
   if (minTotalMinor === null) errors[`${prefix}.minTotalMinor`] = `Enter ${amountHint}, or 0 for no minimum.`;
 
   const maxPerReceipt = draft.maxPerReceipt.trim() === '' ? null : wholeIn(draft.maxPerReceipt, 1, 100_000);
@@ -121,7 +122,7 @@ export function RulesEditor({
   const setBonus = (index: number, patch: Partial<SkuBonusDraft>) => set({ skuBonuses: draft.skuBonuses.map((bonus, i) => (i === index ? { ...bonus, ...patch } : bonus)) });
   const [exampleTotal, setExampleTotal] = useState('1200');
   const built = buildRules(draft, currency, prefix);
-  const exampleMinor = parseMoneyInput(exampleTotal, currency);
+  const exampleMinor = parseMoney(exampleTotal, currency);
   const bonusesId = useId();
 
   return (

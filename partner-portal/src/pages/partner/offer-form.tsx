@@ -3,7 +3,8 @@ import type { RouterInputs } from '../../api.ts';
 import { useSession } from '../../session.tsx';
 import { Button, FormError, SelectField, TextAreaField, TextField, fieldError } from '../../ui/components.tsx';
 import { Dialog } from '../../ui/dialog.tsx';
-import { currencyDigits, isoToLocalInput, localInputToIso, minorToInput, parseMoney, type Offer } from './money.ts';
+import { currencyDigits, minorToInput, parseMoney } from '../../ui/money.ts';
+import { isoToLocalInput, localInputToIso, type Offer } from './money.ts';
 
 type CreateInput = RouterInputs['offers']['create'];
 type UpdatePatch = Omit<RouterInputs['offers']['update'], 'offerId'>;

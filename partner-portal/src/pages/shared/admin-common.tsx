@@ -79,25 +79,6 @@ export function describeTerms(model: CommercialModel, currency: string, issuer: 
   }
 }
 
-/** How many minor digits a currency has (RUB 2, JPY 0). */
-export function currencyDigits(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
-  }
-}
-
-/** "50.00" in RUB → 5000; null when it is not an amount with at most the currency's digits. */
-export function toMinor(text: string, currency: string): number | null {
-  const digits = currencyDigits(currency);
-  const cleaned = text.trim().replace(/\s/g, '').replace(',', '.');
-  const pattern = digits === 0 ? /^\d+$/ : new RegExp(`^\\d+(\\.\\d{1,${digits}})?$`);
-  if (!pattern.test(cleaned)) return null;
-  const [whole = '0', fraction = ''] = cleaned.split('.');
-  return Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, '0') || '0');
-}
-
 // ---- who did it ---------------------------------------------------------------------
 
 type UsersList = RouterOutputs['users']['list'];

@@ -23,7 +23,8 @@ import { Dialog } from '../../ui/dialog.tsx';
 import { formatDate, formatDateTime, formatNumber, humanize } from '../../ui/format.ts';
 import { DataTable, type Column } from '../../ui/table.tsx';
 import { useToast } from '../../ui/toast.tsx';
-import { currencyDigits, describeTerms, MODEL_OPTIONS, toMinor, type Agreement, type ModelType } from './admin-common.tsx';
+import { currencyDigits, parseMoney } from '../../ui/money.ts';
+import { describeTerms, MODEL_OPTIONS, type Agreement, type ModelType } from './admin-common.tsx';
 
 type StatusFilter = 'all' | 'proposed' | 'active' | 'suspended' | 'closed';
 const CLOSED = ['ended', 'declined', 'withdrawn'];
@@ -380,7 +381,7 @@ function ProposeDialog({ open, onClose }: { open: boolean; onClose: () => void }
 
   const chosenOffers = pickOffers ? offerIds : offerText.split(/[\s,]+/).filter(Boolean);
   const percentModel = modelType === 'partner_pays_percent_of_order';
-  const amountMinor = percentModel ? null : toMinor(amount, currency);
+  const amountMinor = percentModel ? null : parseMoney(amount, currency);
   const percentValue = percentModel && /^\d+(\.\d{1,2})?$/.test(percent.trim()) ? Number(percent) : null;
   const problems = {
     counterparty: !counterparty.trim() ? `Enter the ${side === 'issuer' ? 'partner' : 'issuer'}'s tenant id (slug).` : undefined,
