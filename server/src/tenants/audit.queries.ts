@@ -11,18 +11,13 @@ export interface AuditEventInput {
   details?: Record<string, unknown>;
 }
 
+function auditRow(event: AuditEventInput) {
+  return { actor: event.actor, action: event.action, subject_type: event.subjectType, subject_id: event.subjectId, details: JSON.stringify(event.details ?? {}) };
+}
+
 export async function insertAuditEvent(db: TenantDb, event: AuditEventInput): Promise<void> {
   noteAuditRecorded('tenant');
-  await db
-    .insertInto('audit_events')
-    .values({
-      actor: event.actor,
-      action: event.action,
-      subject_type: event.subjectType,
-      subject_id: event.subjectId,
-      details: JSON.stringify(event.details ?? {}),
-    })
-    .execute();
+  await db.insertInto('audit_events').values(auditRow(event)).execute();
 }
 
 export async function listAuditEventsPage(
@@ -37,16 +32,7 @@ export async function listAuditEventsPage(
 /** The operators' trail, in the coalition schema. */
 export async function insertOperatorAuditEvent(db: CoalitionDb, event: AuditEventInput): Promise<void> {
   noteAuditRecorded('operator');
-  await db
-    .insertInto('operator_audit_events')
-    .values({
-      actor: event.actor,
-      action: event.action,
-      subject_type: event.subjectType,
-      subject_id: event.subjectId,
-      details: JSON.stringify(event.details ?? {}),
-    })
-    .execute();
+  await db.insertInto('operator_audit_events').values(auditRow(event)).execute();
 }
 
 export async function listOperatorAuditEventsPage(db: CoalitionDb, options: { limit: number; beforeId?: string | undefined }): Promise<Selectable<AuditEventsTable>[]> {

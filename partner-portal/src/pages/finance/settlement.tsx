@@ -336,18 +336,20 @@ function BuildDialog({
     if (!agreementId || !PERIOD_PATTERN.test(period)) return;
     build.mutate({ agreementId, period });
   };
+  // Cancel, ×, Escape: the next opening starts without the last answer's error.
+  const close = () => {
+    build.reset();
+    onClose();
+  };
   return (
     <Dialog
       open={open}
       title="Build a statement"
-      onClose={() => {
-        build.reset();
-        onClose();
-      }}
+      onClose={close}
       onSubmit={submit}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={close}>Cancel</Button>
           <Button type="submit" variant="primary" busy={build.isPending}>
             Build draft
           </Button>
@@ -396,18 +398,19 @@ function RunDialog({ open, onClose, defaultPeriod, onStarted }: { open: boolean;
       onStarted(run);
     },
   });
+  const close = () => {
+    start.reset();
+    onClose();
+  };
   return (
     <Dialog
       open={open}
       title="Build the drafts of all your agreements"
-      onClose={() => {
-        start.reset();
-        onClose();
-      }}
+      onClose={close}
       onSubmit={() => start.mutate(period ? { period } : {})}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
+          <Button onClick={close}>Cancel</Button>
           <Button type="submit" variant="primary" busy={start.isPending}>
             Start run
           </Button>

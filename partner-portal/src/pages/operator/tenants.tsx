@@ -1,3 +1,4 @@
+import { monthInZone } from '../finance/finance-shared.tsx';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, type RouterOutputs } from '../../api.ts';
@@ -351,14 +352,9 @@ export function OperatorAgreementsPage() {
 
 // ---- netting ---------------------------------------------------------------------------
 
-function previousMonth(): string {
-  const now = new Date();
-  const date = new Date(Date.UTC(now.getFullYear(), now.getMonth() - 1, 1));
-  return date.toISOString().slice(0, 7);
-}
-
 export function OperatorNettingPage() {
-  const [period, setPeriod] = useState(previousMonth);
+  // The coalition's months are UTC's here, as on the operator's dashboard.
+  const [period, setPeriod] = useState(() => monthInZone('UTC', -1));
   const netting = useQuery({
     queryKey: ['operator.settlement.netting', period],
     queryFn: () => api.operator.settlement.netting.query({ period }),

@@ -585,7 +585,8 @@ function localInputValue(date: Date): string {
 function ReplayFailedDialog({ open, endpoints, onClose }: { open: boolean; endpoints: Endpoint[]; onClose: () => void }) {
   const queryClient = useQueryClient();
   const toast = useToast();
-  const [since, setSince] = useState(() => localInputValue(new Date(Date.now() - 24 * 60 * 60 * 1000)));
+  const dayAgo = () => localInputValue(new Date(Date.now() - 24 * 60 * 60 * 1000));
+  const [since, setSince] = useState(dayAgo);
   const [endpointId, setEndpointId] = useState('');
   const replay = useMutation({
     mutationFn: () => api.webhooks.replayFailed.mutate({ since: new Date(since).toISOString(), ...(endpointId && { endpointId }) }),
@@ -595,8 +596,11 @@ function ReplayFailedDialog({ open, endpoints, onClose }: { open: boolean; endpo
       close();
     },
   });
+  // Each opening offers the last 24 hours again, for every endpoint.
   const close = () => {
     replay.reset();
+    setSince(dayAgo());
+    setEndpointId('');
     onClose();
   };
   return (
