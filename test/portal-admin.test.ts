@@ -1,4 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../server/src/tenants/create-tenant.ts';
 import { createPortalUser, launchBrowser, newContext, screenshot, signIn } from './support/browser.ts';
@@ -6,7 +7,7 @@ import { keyFor, uniqueSlug } from './support/factories.ts';
 import { request } from './support/http-client.ts';
 import { createOffer } from './support/partner.ts';
 import { startTestSystem, type TestSystem } from './support/test-system.ts';
-import { startReceiver, startWebhookWorkers, type Receiver } from './support/webhooks.ts';
+import { startReceiver, startWebhookWorkers, type ReceivedWebhook, type Receiver } from './support/webhooks.ts';
 
 let system: TestSystem;
 let browser: Browser;
@@ -17,6 +18,11 @@ let shop: { slug: string; key: string };
 let admin: { id: string; email: string; password: string };
 let adminPage: Page;
 const proposals: string[] = [];
+/** The signing secret shown when the admin added the endpoint, and the one a rotation made. */
+let firstSecret: string;
+let rotatedSecret: string;
+/** A marketer of the grocer whose roles the admin changes. */
+let milo: { id: string; email: string };
 
 async function tenant(displayName: string, prefix: string, roles: ('issuer' | 'partner')[]) {
   const created = await createTenant(system.services.db, { slug: uniqueSlug(prefix), displayName, roles, timezone: 'Europe/Moscow', currency: 'RUB' }, 'test');
@@ -27,7 +33,10 @@ beforeAll(async () => {
   system = await startTestSystem({ WEBHOOK_ALLOW_LOOPBACK: 'true' });
   [browser, receiver, delivery] = await Promise.all([launchBrowser(), startReceiver(), startWebhookWorkers(system.services)]);
   [grocer, shop] = await Promise.all([tenant('Green Grocer', 'grocer', ['issuer']), tenant('Kitchen Shop', 'kitchen', ['partner'])]);
-  admin = await createPortalUser(system.services, { tenantSlug: grocer.slug, email: `ana-${uniqueSlug('a')}@grocer.example`, roles: ['admin'], displayName: 'Ana Admin' });
+  [admin, milo] = await Promise.all([
+    createPortalUser(system.services, { tenantSlug: grocer.slug, email: `ana-${uniqueSlug('a')}@grocer.example`, roles: ['admin'], displayName: 'Ana Admin' }),
+    createPortalUser(system.services, { tenantSlug: grocer.slug, email: `milo-${uniqueSlug('m')}@grocer.example`, roles: ['marketer'], displayName: 'Milo Stone' }),
+  ]);
   // The shop proposes two agreements to the grocer: the admin answers one in the portal.
   const offer = await createOffer(system.baseUrl, shop.key, { title: '500 RUB off kitchenware' });
   for (const [name, model] of [
@@ -59,6 +68,14 @@ async function shot(page: Page, name: string) {
   await page.evaluate(`document.querySelector('.toasts').style.visibility = ''`);
 }
 const me = (key: string) => fetch(`${system.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+
+/** The first webhook the receiver got (after the first `from`) that matches. */
+async function receivedAfter(from: number, match: (hook: ReceivedWebhook) => boolean): Promise<ReceivedWebhook> {
+  await expect.poll(() => receiver.received.slice(from).some(match), { timeout: 15_000, message: 'webhook at the receiver' }).toBe(true);
+  return receiver.received.slice(from).find(match)!;
+}
+const withId = (id: string) => (hook: ReceivedWebhook) => hook.headers['webhook-id'] === id;
+const delivery$ = (id: string) => request(system.baseUrl, 'GET', `/api/v1/webhooks/deliveries/${id}`, { key: grocer.key });
 
 describe('tenant admin pages', () => {
   it('invites a finance user with a link shown once; the admin disables them and their session ends', async () => {
@@ -142,6 +159,7 @@ describe('tenant admin pages', () => {
     await dialog(page).getByRole('button', { name: 'Add endpoint' }).click();
     const secret = (await dialog(page).getByTestId('secret-value').textContent())!;
     expect(secret).toMatch(/^whsec_/);
+    firstSecret = secret;
     await dialog(page).getByRole('button', { name: 'Done' }).click();
 
     await page.getByRole('button', { name: `Send test event to ${receiver.url}` }).click();
@@ -159,6 +177,112 @@ describe('tenant admin pages', () => {
     expect(await attempts.getByRole('row').count()).toBe(2);
     await shot(page, 'admin-webhooks-delivery');
     await dialog(page).getByRole('button', { name: 'Close', exact: true }).last().click();
+  });
+
+  it('rotates the signing secret, shown once; the next test event verifies with the new secret', async () => {
+    const page = adminPage;
+    await page.getByRole('tab', { name: 'Endpoints' }).click();
+    await page.getByRole('button', { name: `Rotate the secret of ${receiver.url}` }).click();
+    await page.getByRole('dialog', { name: 'Rotate the signing secret?' }).getByRole('button', { name: 'Rotate secret' }).click();
+    const reveal = page.getByRole('dialog', { name: 'New signing secret' });
+    rotatedSecret = (await reveal.getByTestId('secret-value').textContent())!;
+    expect(rotatedSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(rotatedSecret).not.toBe(firstSecret);
+    expect(await reveal.textContent()).toContain('deliveries carry signatures by both the old and the new secret');
+    await reveal.getByRole('button', { name: 'Done' }).click();
+    // Shown once: gone with the dialog; the endpoint says the old secret still signs for a while.
+    await expect.poll(() => page.getByText(rotatedSecret).count()).toBe(0);
+    const endpoints = page.getByRole('table', { name: 'Webhook endpoints' });
+    await expect.poll(() => endpoints.getByRole('row', { name: new RegExp(receiver.url) }).textContent()).toContain('old secret signs until');
+    const listed = await request(system.baseUrl, 'GET', '/api/v1/webhooks/endpoints', { key: grocer.key });
+    const endpoint = listed.body.endpoints.find((candidate: any) => candidate.url === receiver.url);
+    expect(endpoint.secretRotation?.previousValidUntil).toBeTruthy();
+    expect(JSON.stringify(listed.body)).not.toContain(rotatedSecret.slice(6));
+
+    const from = receiver.received.length;
+    await page.getByRole('button', { name: `Send test event to ${receiver.url}` }).click();
+    const hook = await receivedAfter(from, (candidate) => candidate.json?.type === 'webhook.test');
+    // The receiver switched to the new secret: the delivery verifies with it (and, during the overlap, with the old one).
+    expect(new Webhook(rotatedSecret).verify(hook.body, hook.headers)).toMatchObject({ type: 'webhook.test', tenant: grocer.slug, data: { endpointId: endpoint.id } });
+    expect(() => new Webhook(firstSecret).verify(hook.body, hook.headers)).not.toThrow();
+    expect(hook.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+  });
+
+  it('replays a delivery from its details: a second attempt, same webhook-id, at the receiver and in the log', async () => {
+    const page = adminPage;
+    const tested = receiver.received.filter((hook) => hook.json?.type === 'webhook.test').at(-1)!;
+    const id = tested.headers['webhook-id']!;
+    await page.getByRole('tab', { name: 'Delivery log' }).click();
+    const row = page.getByRole('table', { name: 'Webhook deliveries' }).getByRole('row', { name: new RegExp(id) });
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('Succeeded');
+    await row.click();
+    const details = page.getByRole('dialog', { name: 'Delivery' });
+    const attempts = details.getByRole('table', { name: 'Attempts' });
+    await expect.poll(() => attempts.getByRole('row').count()).toBe(2);
+
+    const from = receiver.received.length;
+    await details.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Delivery queued again, with the same webhook-id' }).waitFor();
+    const again = await receivedAfter(from, withId(id));
+    expect(again.body).toBe(tested.body);
+    expect(new Webhook(rotatedSecret).verify(again.body, again.headers)).toMatchObject({ id, type: 'webhook.test' });
+    // Header row + two attempts, both answered 200.
+    await expect.poll(() => attempts.getByRole('row').count(), { timeout: 15_000 }).toBe(3);
+    expect((await attempts.getByRole('row').allTextContents()).slice(1).every((text) => text.includes('HTTP 200'))).toBe(true);
+    await details.getByRole('button', { name: 'Close', exact: true }).last().click();
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/Succeeded\s*2/);
+
+    const stored = await delivery$(id);
+    expect(stored.body).toMatchObject({ id, status: 'succeeded', attempts: 2, lastStatusCode: 200 });
+    expect(stored.body.attemptLog.map((attempt: any) => [attempt.attempt, attempt.statusCode])).toEqual([
+      [1, 200],
+      [2, 200],
+    ]);
+  });
+
+  it('a 410 Gone fails a delivery and turns the endpoint off; enabled again, "Replay failed…" delivers it', async () => {
+    const page = adminPage;
+    const from = receiver.received.length;
+    receiver.answer(() => ({ status: 410, body: 'gone' }));
+    let id: string;
+    try {
+      await page.getByRole('tab', { name: 'Endpoints' }).click();
+      await page.getByRole('button', { name: `Send test event to ${receiver.url}` }).click();
+      id = (await receivedAfter(from, (hook) => hook.json?.type === 'webhook.test')).headers['webhook-id']!;
+      await page.getByRole('tab', { name: 'Delivery log' }).click();
+      const row = page.getByRole('table', { name: 'Webhook deliveries' }).getByRole('row', { name: new RegExp(id) });
+      await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('Failed');
+      expect(await row.textContent()).toContain('HTTP 410');
+      // The only failed delivery (an endpoint is not sent the notice of its own turning off).
+      const failed = await request(system.baseUrl, 'GET', '/api/v1/webhooks/deliveries?status=failed', { key: grocer.key });
+      expect(failed.body.deliveries.map((candidate: any) => candidate.id)).toEqual([id]);
+    } finally {
+      receiver.answer(() => ({ status: 200, body: 'ok' }));
+    }
+
+    // The endpoint list shows why it is off; the admin enables it.
+    await page.reload();
+    const endpointRow = page.getByRole('table', { name: 'Webhook endpoints' }).getByRole('row', { name: new RegExp(receiver.url) });
+    await expect.poll(() => endpointRow.textContent()).toContain('the receiver answered 410 Gone');
+    await page.getByRole('button', { name: `Enable ${receiver.url}` }).click();
+    await expect.poll(() => endpointRow.textContent()).toContain('Enabled');
+
+    await page.getByRole('tab', { name: 'Delivery log' }).click();
+    await page.getByRole('button', { name: 'Replay failed…' }).click();
+    const replay = page.getByRole('dialog', { name: 'Replay failed deliveries' });
+    await replay.getByLabel('Endpoint').selectOption({ label: 'Order system' });
+    await replay.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: '1 failed delivery queued again' }).waitFor();
+    await expect.poll(() => replay.count()).toBe(0);
+
+    const again = await receivedAfter(from, withId(id!));
+    expect(new Webhook(rotatedSecret).verify(again.body, again.headers)).toMatchObject({ id: id!, type: 'webhook.test' });
+    const row = page.getByRole('table', { name: 'Webhook deliveries' }).getByRole('row', { name: new RegExp(id!) });
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('Succeeded');
+    expect(await row.textContent()).toContain('HTTP 200');
+    const stored = await delivery$(id!);
+    expect(stored.body).toMatchObject({ status: 'succeeded', attempts: 2, failedAt: null });
+    expect(stored.body.attemptLog.map((attempt: any) => attempt.statusCode)).toEqual([410, 200]);
   });
 
   it('shows proposals in plain words and accepts one', async () => {
@@ -189,12 +313,96 @@ describe('tenant admin pages', () => {
     await page.keyboard.press('Escape');
   });
 
+  it('suspends the agreement in force after confirming, then resumes it', async () => {
+    const page = adminPage;
+    const table = page.getByRole('table', { name: 'Agreements' });
+    const row = table.getByRole('row', { name: /Autumn kitchenware/ });
+    await table.getByText('Autumn kitchenware').click();
+    const details = page.getByRole('dialog', { name: 'Autumn kitchenware' });
+    await details.getByRole('button', { name: 'Suspend…' }).click();
+    expect(await details.textContent()).toContain('Suspend this agreement?');
+    await details.getByLabel('Reason (optional)').fill('Stock count in October');
+    await details.getByRole('button', { name: 'Suspend', exact: true }).click();
+    await expect.poll(() => row.textContent()).toContain('Suspended');
+    expect(await row.textContent()).not.toContain('In force');
+    await expect.poll(() => details.textContent()).toContain('Suspended by the issuer: “Stock count in October”');
+    await page.getByRole('status').filter({ hasText: 'Agreement suspended' }).waitFor();
+    // Both sides see it suspended.
+    for (const key of [grocer.key, shop.key]) {
+      const stored = await request(system.baseUrl, 'GET', `/api/v1/agreements/${proposals[0]}`, { key });
+      expect(stored.body).toMatchObject({ status: 'suspended', inForce: false, lastStatusChange: { status: 'suspended', side: 'issuer', reason: 'Stock count in October' } });
+    }
+
+    // The side that suspended it resumes it.
+    await details.getByRole('button', { name: 'Resume…' }).click();
+    await details.getByRole('button', { name: 'Resume', exact: true }).click();
+    await expect.poll(() => row.textContent()).toContain('In force');
+    expect(await row.textContent()).not.toContain('Suspended');
+    await page.getByRole('status').filter({ hasText: 'Agreement resumed' }).waitFor();
+    const stored = await request(system.baseUrl, 'GET', `/api/v1/agreements/${proposals[0]}`, { key: grocer.key });
+    expect(stored.body).toMatchObject({ status: 'active', inForce: true, lastStatusChange: { status: 'active', side: 'issuer' } });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => details.count()).toBe(0);
+  });
+
+  it("changes a user's roles, and makes them a password reset link shown once", async () => {
+    const page = adminPage;
+    const { email } = milo;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    const row = page.getByRole('table', { name: 'Users' }).getByRole('row', { name: new RegExp(email) });
+    await expect.poll(() => row.textContent()).toContain('Marketer');
+
+    await page.getByRole('button', { name: `Change roles of ${email}` }).click();
+    const roles = page.getByRole('dialog', { name: 'Roles of Milo Stone' });
+    expect(await roles.getByRole('checkbox', { name: /^Marketer/ }).isChecked()).toBe(true);
+    await roles.getByRole('checkbox', { name: /^Pool manager/ }).check();
+    await roles.getByRole('checkbox', { name: /^Marketer/ }).uncheck();
+    await roles.getByRole('button', { name: 'Save roles' }).click();
+    await page.getByRole('status').filter({ hasText: `Roles of ${email} changed` }).waitFor();
+    await expect.poll(() => roles.count()).toBe(0);
+    await expect.poll(() => row.textContent()).toContain('Pool manager');
+    expect(await row.textContent()).not.toContain('Marketer');
+    const users = await request(system.baseUrl, 'GET', '/api/v1/users', { key: grocer.key });
+    expect(users.status).toBe(200);
+    expect(users.body.users.find((user: any) => user.id === milo.id)).toMatchObject({ email, roles: ['pool_manager'], status: 'active' });
+
+    await page.getByRole('button', { name: `Reset the password of ${email}` }).click();
+    await page.getByRole('dialog', { name: `Reset the password of ${email}?` }).getByRole('button', { name: 'Make reset link' }).click();
+    const reveal = page.getByRole('dialog', { name: 'Password reset link' });
+    const link = (await reveal.getByTestId('secret-value').textContent())!;
+    expect(link).toMatch(new RegExp(`^${system.baseUrl}/portal/invite/[A-Za-z0-9_-]{43}$`));
+    expect(await reveal.textContent()).toContain(email);
+    const invitation = await request(system.baseUrl, 'GET', `/auth/invitations/${link.split('/').at(-1)}`);
+    expect(invitation.status).toBe(200);
+    expect(invitation.body).toMatchObject({ purpose: 'reset', email, roles: ['pool_manager'] });
+    await reveal.getByRole('button', { name: 'Done' }).click();
+    // Shown once: gone with the dialog, nowhere on the page.
+    await expect.poll(() => page.getByText(link).count()).toBe(0);
+    expect(await page.locator('main#main').textContent()).not.toContain(link.split('/').at(-1));
+  });
+
   it("lists these actions in the audit log with the admin's email", async () => {
     const page = adminPage;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
     const table = page.getByRole('table', { name: 'Audit log' });
     await table.waitFor();
-    for (const action of ['Invited user', 'Disabled user', 'Created API key', 'Revoked API key', 'Created webhook endpoint', 'Sent webhook test event', 'Agreement accepted']) {
+    for (const action of [
+      'Invited user',
+      'Disabled user',
+      'Created API key',
+      'Revoked API key',
+      'Created webhook endpoint',
+      'Sent webhook test event',
+      'Rotated webhook secret',
+      'Replayed webhook delivery',
+      'Enabled webhook endpoint',
+      'Replayed failed webhook deliveries',
+      'Agreement accepted',
+      'Agreement suspended',
+      'Agreement resumed',
+      'Changed user',
+      'Made a password reset link',
+    ]) {
       const row = table.getByRole('row', { name: new RegExp(action) }).first();
       await expect.poll(() => row.textContent(), { message: action }).toContain(admin.email);
     }

@@ -274,4 +274,107 @@ describe('settlement in the portal', () => {
     }
     await context.close();
   }, 60_000);
+
+  it('records the payment, then the issuer disputes and resolves it while the partner sees the dispute but cannot resolve it', async () => {
+    // Runs last: the dashboard counts above expect the statement still finalized and unpaid.
+    const issuerApi = settlementApi(world, world.issuer.key);
+    const partnerApi = settlementApi(world, world.partner.key);
+    const partnerFinance = await createPortalUser(world.system.services, { tenantSlug: world.partner.tenant.slug, email: `pavel-${uniqueSlug('x')}@volt.example`, roles: ['finance'], displayName: 'Pavel Payee' });
+    const reference = `SEPA-${CLOSED}-004512`;
+    const reason = 'Order ORD-1 was refunded in full: its redemption should not be charged.';
+    const resolution = 'Adjusted by 10.00 on the next statement.';
+
+    const context = await newContext(browser, world.system.baseUrl);
+    const page = await context.newPage();
+    await signIn(page, finance);
+    await page.goto(`/portal/settlement/${statementId}`);
+    await page.getByRole('heading', { name: /Kitchenware for stickers/ }).waitFor();
+    const badge = page.locator('.page-header .badge');
+    const history = page.getByRole('list', { name: 'History' });
+    expect(await badge.textContent()).toBe('Finalized');
+    const { entryCount } = (await issuerApi.get(statementId)).body;
+
+    // 1. Mark paid: an empty reference is refused in the dialog, then the reference is recorded.
+    world.clock.advance(60_000);
+    await page.getByRole('button', { name: 'Mark paid…' }).click();
+    const pay = page.getByRole('dialog', { name: 'Record the payment' });
+    await pay.getByRole('button', { name: 'Mark paid', exact: true }).click();
+    await pay.getByRole('alert').filter({ hasText: 'Enter the payment reference' }).waitFor();
+    expect(await pay.getByLabel('Payment reference').getAttribute('aria-invalid')).toBe('true');
+    expect((await issuerApi.get(statementId)).body.status).toBe('finalized');
+    await pay.getByLabel('Payment reference').fill(reference);
+    expect(await pay.getByText('Enter the payment reference').count()).toBe(0);
+    await pay.getByRole('button', { name: 'Mark paid', exact: true }).click();
+    await badge.filter({ hasText: /^Paid$/ }).waitFor();
+    await pay.waitFor({ state: 'hidden' });
+    await page.getByRole('status').filter({ hasText: 'Payment recorded: the statement is paid' }).waitFor();
+    const paidItem = history.getByRole('listitem').filter({ hasText: 'Marked paid by you' });
+    await paidItem.waitFor();
+    expect(await paidItem.textContent()).toContain(`Reference: ${reference}`);
+    expect(await page.getByRole('button', { name: 'Mark paid…' }).count()).toBe(0);
+    expect((await issuerApi.get(statementId)).body).toMatchObject({ status: 'paid', paidBy: 'issuer', paymentReference: reference });
+    // The partner's side of the API sees the same payment.
+    expect((await partnerApi.get(statementId)).body).toMatchObject({ status: 'paid', paidBy: 'issuer', paymentReference: reference, yourSide: 'partner' });
+
+    // 2. Dispute the paid statement, with a reason.
+    world.clock.advance(60_000);
+    await page.getByRole('button', { name: 'Dispute…', exact: true }).click();
+    const dispute = page.getByRole('dialog', { name: 'Dispute this statement' });
+    await dispute.getByLabel('Reason').fill(reason);
+    await dispute.getByRole('button', { name: 'Dispute statement' }).click();
+    await badge.filter({ hasText: /^Disputed$/ }).waitFor();
+    await dispute.waitFor({ state: 'hidden' });
+    const disputeAlert = page.getByRole('status').filter({ hasText: /^Disputed by you on / });
+    await disputeAlert.waitFor();
+    expect(await disputeAlert.textContent()).toContain(reason);
+    expect(await history.getByRole('listitem').filter({ hasText: 'Disputed by you' }).textContent()).toContain(reason);
+    expect(await page.getByRole('button', { name: 'Dispute…', exact: true }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Resolve dispute…' }).count()).toBe(1);
+    expect((await issuerApi.get(statementId)).body).toMatchObject({ status: 'disputed', disputedBy: 'issuer', disputeReason: reason, paymentReference: reference, disputeResolvedAt: null });
+
+    // The other party (the partner's finance user, in a browser of their own) sees the dispute, and cannot resolve it.
+    const partnerContext = await newContext(browser, world.system.baseUrl);
+    const partnerPage = await partnerContext.newPage();
+    await signIn(partnerPage, partnerFinance);
+    await partnerPage.goto(`/portal/settlement/${statementId}`);
+    await partnerPage.getByRole('heading', { name: /Kitchenware for stickers/ }).waitFor();
+    await partnerPage.locator('.page-header .badge', { hasText: /^Disputed$/ }).waitFor();
+    const seenByPartner = partnerPage.getByRole('status').filter({ hasText: `Disputed by ${world.issuer.tenant.slug} on ` });
+    await seenByPartner.waitFor();
+    expect(await seenByPartner.textContent()).toContain(reason);
+    expect(await seenByPartner.textContent()).toContain(`Only ${world.issuer.tenant.slug} resolves this dispute`);
+    expect(await partnerPage.getByRole('list', { name: 'History' }).getByRole('listitem').filter({ hasText: `Marked paid by ${world.issuer.tenant.slug}` }).textContent()).toContain(`Reference: ${reference}`);
+    // The page has loaded its actions (the partner may write: it can concede), yet offers no resolve.
+    await partnerPage.getByRole('button', { name: 'Concede an amount…' }).waitFor();
+    expect(await partnerPage.getByRole('button', { name: 'Resolve dispute…' }).count()).toBe(0);
+    expect(await partnerPage.getByRole('button', { name: 'Dispute…', exact: true }).count()).toBe(0);
+    // Nor does the API let the partner resolve it.
+    const refused = await partnerApi.resolve(statementId, 'Not ours to resolve.');
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('STATEMENT_ACTION_FORBIDDEN');
+
+    // 3. The issuer, who raised it, resolves it: the statement returns to paid.
+    world.clock.advance(60_000);
+    await page.getByRole('button', { name: 'Resolve dispute…' }).click();
+    const resolve = page.getByRole('dialog', { name: 'Resolve the dispute' });
+    await resolve.getByText('The statement returns to paid.').waitFor();
+    await resolve.getByLabel('Resolution').fill(resolution);
+    await resolve.getByRole('button', { name: 'Resolve dispute', exact: true }).click();
+    await badge.filter({ hasText: /^Paid$/ }).waitFor();
+    await resolve.waitFor({ state: 'hidden' });
+    expect(await page.getByRole('status').filter({ hasText: /^Disputed by / }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Resolve dispute…' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Dispute…', exact: true }).count()).toBe(1);
+    const titles = await history.getByRole('listitem').locator('strong').allTextContents();
+    expect(titles).toEqual([`Last built from ${entryCount} entries`, 'Finalized by you', 'Marked paid by you', 'Disputed by you', 'Dispute resolved']);
+    expect(await history.getByRole('listitem').filter({ hasText: 'Dispute resolved' }).textContent()).toContain(resolution);
+    expect((await issuerApi.get(statementId)).body).toMatchObject({ status: 'paid', paymentReference: reference, disputedBy: 'issuer', disputeReason: reason, disputeResolution: resolution });
+
+    // The partner, on reload, sees it paid again with how the dispute ended.
+    await partnerPage.reload();
+    await partnerPage.locator('.page-header .badge', { hasText: /^Paid$/ }).waitFor();
+    expect(await partnerPage.getByRole('list', { name: 'History' }).getByRole('listitem').filter({ hasText: 'Dispute resolved' }).textContent()).toContain(resolution);
+    await partnerContext.close();
+    await context.close();
+  }, 60_000);
 });

@@ -178,6 +178,136 @@ describe('partner portal: offers and pools', () => {
     await screenshot(narrow, 'partner-offer-detail-tablet');
     await tablet.close();
   });
+
+  it('edits the offer: a new title and percentage, after the form refuses an empty title', async () => {
+    await page.goto(`/portal/offers/${offerId}`);
+    await page.getByRole('heading', { name: /Spring sale: 15% off/ }).waitFor();
+    await page.getByRole('row', { name: /spring-codes\.csv/ }).waitFor();
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit “Spring sale: 15% off”' });
+    await dialog.waitFor();
+    expect(await dialog.getByLabel('Title').inputValue()).toBe('Spring sale: 15% off');
+    expect(await dialog.getByLabel('Percent off').inputValue()).toBe('15');
+    // The offer has a batch: its code rules are fixed.
+    await dialog.getByText('Code rules (fixed: the offer has code batches)').waitFor();
+
+    // An empty title: the field says what is missing, nothing is sent.
+    await dialog.getByLabel('Title').fill('   ');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await dialog.getByText('Give the offer a title customers will see.').waitFor();
+    expect(await dialog.getByLabel('Title').getAttribute('aria-invalid')).toBe('true');
+    expect((await api('GET', `/offers/${offerId}`)).body.title).toBe('Spring sale: 15% off');
+
+    // Three decimals: only the server knows, and its answer lands on the field.
+    await dialog.getByLabel('Title').fill('Spring sale: 20% off');
+    await dialog.getByLabel('Percent off').fill('20.125');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => dialog.getByLabel('Percent off').getAttribute('aria-invalid')).toBe('true');
+    await dialog.getByText('must have at most two decimals').waitFor();
+    expect(await dialog.getByText('Give the offer a title customers will see.').count()).toBe(0);
+    expect((await api('GET', `/offers/${offerId}`)).body).toMatchObject({ title: 'Spring sale: 15% off', value: { type: 'percent', percent: 15 } });
+
+    await dialog.getByLabel('Percent off').fill('20');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('status').filter({ hasText: 'Offer saved' }).waitFor();
+    await page.getByRole('heading', { name: /Spring sale: 20% off/ }).waitFor();
+    await page.getByText(/^20% off on orders from/).waitFor();
+    const offer = await api('GET', `/offers/${offerId}`);
+    expect(offer.status).toBe(200);
+    // Only the title and the value changed.
+    expect(offer.body).toMatchObject({ title: 'Spring sale: 20% off', status: 'active', value: { type: 'percent', percent: 20 }, minOrderMinor: 200_000, currency: 'RUB', lowStockThreshold: 6_000 });
+  });
+
+  it('generates 50 codes: the import reaches 100%, the batch is ready and the pool 50 codes larger', async () => {
+    const available = page.locator('.stat', { hasText: 'Available' }).locator('.stat-value');
+    await expect.poll(() => available.textContent()).toBe('5,000');
+    await page.getByRole('button', { name: 'Generate codes' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Generate codes' });
+    await dialog.getByLabel('Number of codes').fill('50');
+    await dialog.getByLabel('Prefix (optional)').fill('flyer-');
+    await dialog.getByLabel('Random characters').fill('8');
+    await dialog.getByLabel('Batch name (optional)').fill('Spring flyer');
+    await dialog.getByRole('button', { name: 'Generate', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('status').filter({ hasText: 'Generating 50 codes' }).waitFor();
+    await page.getByRole('heading', { name: 'Generating “Spring flyer”' }).waitFor();
+
+    const importBar = page.getByRole('progressbar', { name: 'Import' });
+    const seen: number[] = [];
+    await expect
+      .poll(
+        async () => {
+          const now = Number(await importBar.getAttribute('aria-valuenow'));
+          if (seen.at(-1) !== now) seen.push(now);
+          return now;
+        },
+        { timeout: 20_000, interval: 50 },
+      )
+      .toBe(100);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    await page.getByText('50 codes added to the pool, 0 rows rejected.').waitFor();
+
+    const row = page.getByRole('row', { name: /Spring flyer/ });
+    await expect.poll(() => row.textContent()).toContain('Ready');
+    expect(await row.textContent()).toContain('FLYER-…'); // the prefix, in the offer's upper case
+    await expect.poll(() => available.textContent()).toBe('5,050');
+
+    const batches = await api('GET', `/offers/${offerId}/code-batches`);
+    const batch = batches.body.batches.find((b: { name: string }) => b.name === 'Spring flyer');
+    expect(batch).toMatchObject({ kind: 'generated', status: 'ready', progress: { accepted: 50, rejected: 0 }, generation: { count: 50, prefix: 'FLYER-', length: 8 } });
+    const pool = await api('GET', `/offers/${offerId}/pool`);
+    expect(pool.body.counts).toMatchObject({ available: 5_050, voided: 0 });
+    const codes = await world.partnerDb().selectFrom('codes').select(['status']).where('batch_id', '=', batch.id).execute();
+    expect(codes).toHaveLength(50);
+    expect(codes.every((code) => code.status === 'available')).toBe(true);
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
+    await screenshot(page, 'partner-offer-generated');
+  });
+
+  it('voids the generated batch with a reason: it shows as voided and its codes leave the pool', async () => {
+    const available = page.locator('.stat', { hasText: 'Available' }).locator('.stat-value');
+    const voided = page.locator('.stat', { hasText: 'Voided' }).locator('.stat-value');
+    await page.getByRole('button', { name: 'Void Spring flyer' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Void “Spring flyer”?' });
+    // The list does not count a batch's codes; the dialog still says what happens to them.
+    await dialog.getByText(/available codes leave the pool at once/).waitFor();
+    // No reason: the dialog asks for one.
+    await dialog.getByRole('button', { name: 'Void batch' }).click();
+    await dialog.getByText('Say why, for the audit trail').waitFor();
+    expect((await api('GET', `/offers/${offerId}/pool`)).body.counts.available).toBe(5_050);
+
+    await dialog.getByLabel('Reason').fill('Flyer print cancelled');
+    await dialog.getByRole('button', { name: 'Void batch' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('status').filter({ hasText: 'Batch “Spring flyer” voided' }).waitFor();
+    const row = page.getByRole('row', { name: /Spring flyer/ });
+    await expect.poll(() => row.textContent()).toContain('Voided');
+    expect(await row.getByRole('button', { name: 'Void Spring flyer' }).count()).toBe(0);
+    await expect.poll(() => available.textContent()).toBe('5,000');
+    expect(await voided.textContent()).toBe('50');
+    // The uploaded batch is untouched.
+    expect(await page.getByRole('row', { name: /spring-codes\.csv/ }).textContent()).toContain('Ready');
+
+    const batches = await api('GET', `/offers/${offerId}/code-batches`);
+    const batch = batches.body.batches.find((b: { name: string }) => b.name === 'Spring flyer');
+    expect(batch).toMatchObject({ status: 'voided', voidReason: 'Flyer print cancelled' });
+    expect(batch.voidedAt).not.toBeNull();
+    const pool = await api('GET', `/offers/${offerId}/pool`);
+    expect(pool.body.counts).toMatchObject({ available: 5_000, voided: 50 });
+    const codes = await world.partnerDb().selectFrom('codes').select(['status']).where('batch_id', '=', batch.id).execute();
+    expect(codes.map((code) => code.status)).toEqual(Array(50).fill('voided'));
+
+    // The batch's own view says the same.
+    await page.getByRole('button', { name: 'Details of Spring flyer' }).click();
+    const details = page.getByRole('dialog', { name: 'Spring flyer' });
+    await details.getByText('50 voided').waitFor();
+    await details.getByText(/: Flyer print cancelled$/).waitFor();
+    expect(await details.getByRole('button', { name: 'Void batch' }).count()).toBe(0);
+    await screenshot(page, 'partner-offer-voided');
+    await details.getByRole('button', { name: 'Close', exact: true }).last().click();
+    await details.waitFor({ state: 'hidden' });
+  });
 });
 
 describe('partner portal: redemptions', () => {
