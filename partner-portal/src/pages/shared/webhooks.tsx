@@ -58,7 +58,8 @@ function refreshWebhooks(queryClient: ReturnType<typeof useQueryClient>) {
 
 export function WebhooksPage() {
   const [tab, setTab] = useState<'endpoints' | 'deliveries'>('endpoints');
-  const endpoints = useQuery({ queryKey: ['webhooks.listEndpoints'], queryFn: () => api.webhooks.listEndpoints.query() });
+  // Re-read every 30 s: the server turns an endpoint off by itself (410 Gone, or failing for days).
+  const endpoints = useQuery({ queryKey: ['webhooks.listEndpoints'], queryFn: () => api.webhooks.listEndpoints.query(), refetchInterval: 30_000 });
   const [creating, setCreating] = useState(false);
   return (
     <>
