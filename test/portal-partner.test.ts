@@ -49,6 +49,24 @@ afterAll(async () => {
   await world?.stop();
 });
 
+
+/** Watches the Import bar until it shows 100%, checking that it never moves back. */
+async function watchImportReach100(page: Page, timeout: number): Promise<void> {
+  const importBar = page.getByRole('progressbar', { name: 'Import' });
+  const seen: number[] = [];
+  await expect
+    .poll(
+      async () => {
+        const now = Number(await importBar.getAttribute('aria-valuenow'));
+        if (seen.at(-1) !== now) seen.push(now);
+        return now;
+      },
+      { timeout, interval: 50 },
+    )
+    .toBe(100);
+  expect(seen).toEqual([...seen].sort((a, b) => a - b));
+}
+
 describe('partner portal: offers and pools', () => {
   let offerId: string;
 
@@ -82,20 +100,8 @@ describe('partner portal: offers and pools', () => {
     await page.getByLabel('CSV file').setInputFiles({ name: 'spring-codes.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
 
-    const importBar = page.getByRole('progressbar', { name: 'Import' });
-    const seen: number[] = [];
-    await expect
-      .poll(
-        async () => {
-          const now = Number(await importBar.getAttribute('aria-valuenow'));
-          if (seen.at(-1) !== now) seen.push(now);
-          return now;
-        },
-        { timeout: 30_000, interval: 50 },
-      )
-      .toBe(100);
     // The bar only moves forward, and 100% means the batch is ready.
-    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    await watchImportReach100(page, 30_000);
     expect(await page.getByRole('progressbar', { name: 'Upload' }).getAttribute('aria-valuenow')).toBe('100');
     await page.getByText(`5,000 codes added to the pool, 3 rows rejected.`).waitFor();
     const reasons = page.getByRole('list', { name: 'Rejected rows by reason' }).first();
@@ -233,19 +239,7 @@ describe('partner portal: offers and pools', () => {
     await page.getByRole('status').filter({ hasText: 'Generating 50 codes' }).waitFor();
     await page.getByRole('heading', { name: 'Generating “Spring flyer”' }).waitFor();
 
-    const importBar = page.getByRole('progressbar', { name: 'Import' });
-    const seen: number[] = [];
-    await expect
-      .poll(
-        async () => {
-          const now = Number(await importBar.getAttribute('aria-valuenow'));
-          if (seen.at(-1) !== now) seen.push(now);
-          return now;
-        },
-        { timeout: 20_000, interval: 50 },
-      )
-      .toBe(100);
-    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    await watchImportReach100(page, 20_000);
     await page.getByText('50 codes added to the pool, 0 rows rejected.').waitFor();
 
     const row = page.getByRole('row', { name: /Spring flyer/ });

@@ -94,7 +94,7 @@ export const envSchema = z.object({
     .transform((value): 'auto' | boolean => (value === 'auto' ? 'auto' : value === 'true' || value === '1'))
     .default('auto'),
   // Portal sign-in attempts per client address per 15 minutes (each account also
-  // locks for 15 minutes after 10 failed attempts).
+  // takes at most 10 attempts per 15 minutes; a right password clears its count).
   SIGN_IN_ATTEMPTS_PER_IP: integer(1, 100_000).default(60),
 });
 
