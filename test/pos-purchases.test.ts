@@ -65,7 +65,7 @@ describe('recording a purchase', () => {
       nextReward: { campaignId: mainCampaign, label: 'Frying pan', stickersNeeded: 3 },
     });
     const balance = await request(system.baseUrl, 'GET', `/api/v1/customers/${res.body.customerId}/balance`, { key: issuer.key });
-    expect(balance.body.pendingReleases).toEqual([{ campaignId: mainCampaign, stickers: 7, availableAt: isoAfter(clock.now(), 14) }]);
+    expect(balance.body.pendingReleases).toEqual([{ campaignId: mainCampaign, stickers: 7, availableAt: isoAfter(clock.now(), 14), heldForReview: false }]);
     const events = await db().selectFrom('outbox_events').selectAll().where('event_type', '=', 'stickers.credited').execute();
     const event = events.find((candidate) => (candidate.payload as { purchaseId?: string }).purchaseId === res.body.purchaseId);
     expect(event?.payload).toMatchObject({

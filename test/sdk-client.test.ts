@@ -35,7 +35,7 @@ describe('typed calls against the real server', () => {
 
     const balance = await client.customers.balance.query({ customerId: purchase.customerId });
     expect(balance).toMatchObject({ customerId: purchase.customerId, available: 0, pending: 2 });
-    expect(balance.pendingReleases).toEqual([{ campaignId: world.campaignId, stickers: 2, availableAt: purchase.credited[0]!.availableAt }]);
+    expect(balance.pendingReleases).toEqual([{ campaignId: world.campaignId, stickers: 2, availableAt: purchase.credited[0]!.availableAt, heldForReview: false }]);
   });
 
   it('issuer app example: balance → catalog → exchange debits the stickers once and hands out a code and a signed voucher', async () => {

@@ -19,6 +19,8 @@ export const TENANT_SCOPES = [
   'codes:export',
   'agreements:read',
   'agreements:write',
+  'fraud:review',
+  'fraud:rules',
 ] as const;
 
 export type TenantScope = (typeof TENANT_SCOPES)[number];

@@ -21,14 +21,23 @@ export async function findCustomer(
 
 /** Inserts unless the card or phone is taken meanwhile; undefined then (the caller looks it up). */
 export async function insertCustomerIfAbsent(db: TenantDb, values: Insertable<CustomersTable>): Promise<CustomerRow | undefined> {
-  return db.insertInto('customers').values(values).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
+  const row = await db.insertInto('customers').values(values).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
+  if (row?.phone_hash) await linkPhone(db, row.id, row.phone_hash);
+  return row;
 }
 
 export async function updateCustomer(db: TenantDb, id: string, patch: Updateable<CustomersTable>): Promise<CustomerRow | undefined> {
-  return db
+  const row = await db
     .updateTable('customers')
     .set({ ...patch, updated_at: new Date() })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirst();
+  if (row?.phone_hash && patch.phone_hash) await linkPhone(db, row.id, row.phone_hash);
+  return row;
+}
+
+/** Every phone a customer has held stays linked to them: the shared-phone rule reads it (docs/fraud.md). */
+async function linkPhone(db: TenantDb, customerId: string, phoneHash: string): Promise<void> {
+  await db.insertInto('customer_phone_links').values({ phone_hash: phoneHash, customer_id: customerId, linked_at: new Date() }).onConflict((oc) => oc.doNothing()).execute();
 }

@@ -274,6 +274,8 @@ export interface RedemptionsTable {
   reversed_at: Date | null;
   reversed_by: string | null;
   reverse_reason: string | null;
+  /** The shop's own id for the shopper's account, when it sends one. */
+  shopper_ref: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type WebhookEndpointStatus = 'enabled' | 'disabled';
@@ -497,6 +499,8 @@ export interface PurchaseReturnsTable {
   recorded_at: Date;
   returned_minor: ColumnType<string, number | string, number | string>;
   lines: Json<unknown> | null;
+  /** The return took back stickers already spent: the card was left owing. */
+  left_owing: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export type LedgerKind = 'accrual' | 'reversal' | 'spend' | 'expiry' | 'adjustment' | 'refund';
@@ -635,6 +639,57 @@ export interface RewardsTable {
   updated_at: Date;
 }
 
+export type FraudAction = 'allow' | 'flag' | 'hold' | 'block';
+export type FraudCaseAction = Exclude<FraudAction, 'allow'>;
+export type FraudDecision = 'released' | 'reversed' | 'card_blocked' | 'dismissed';
+
+export interface FraudRuleSettingsTable {
+  rule_id: string;
+  action: FraudAction;
+  params: Json<Record<string, number>>;
+  updated_by: string;
+  updated_at: Date;
+}
+
+export interface FraudCasesTable {
+  id: string;
+  rule_id: string;
+  subject_key: string;
+  customer_id: string | null;
+  action: FraudCaseAction;
+  status: ColumnType<'open' | 'closed', 'open' | 'closed' | undefined, 'open' | 'closed'>;
+  summary: string;
+  hits: ColumnType<number, number | undefined, number>;
+  /** Stickers held by this case's hits, as recorded (returns since may have taken some back). */
+  held_stickers: ColumnType<number, number | undefined, number>;
+  opened_at: Date;
+  last_hit_at: Date;
+  decision: FraudDecision | null;
+  decided_by: string | null;
+  decided_by_name: string | null;
+  decided_at: Date | null;
+  decision_reason: string | null;
+  decision_details: Json<unknown> | null;
+}
+
+export interface FraudCaseHitsTable {
+  id: Generated<string>;
+  case_id: string;
+  kind: 'purchase' | 'return' | 'exchange' | 'redemption';
+  action: FraudCaseAction;
+  recorded_at: Date;
+  purchase_id: string | null;
+  reference: string | null;
+  evidence: Json<unknown>;
+  held: Json<unknown> | null;
+}
+
+export interface CustomerPhoneLinksTable {
+  phone_hash: string;
+  customer_id: string;
+  linked_at: Date;
+}
+
 export interface TenantTables {
   audit_events: AuditEventsTable;
   issuer_settings: IssuerSettingsTable;
@@ -652,4 +707,8 @@ export interface TenantTables {
   code_batch_rejects: CodeBatchRejectsTable;
   codes: CodesTable;
   rewards: RewardsTable;
+  fraud_rule_settings: FraudRuleSettingsTable;
+  fraud_cases: FraudCasesTable;
+  fraud_case_hits: FraudCaseHitsTable;
+  customer_phone_links: CustomerPhoneLinksTable;
 }

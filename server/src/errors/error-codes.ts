@@ -344,6 +344,33 @@ export const ERROR_CODES = {
     httpStatus: 409,
     meaning: 'The reward is archived: it no longer changes. Create a new reward instead.',
   },
+  FRAUD_SUSPECTED: {
+    trpc: 'FORBIDDEN',
+    httpStatus: 403,
+    meaning:
+      "An anti-fraud rule refused the purchase or exchange; nothing was recorded but the review case. `details.caseId` names the case, `details.ruleId` the rule (docs/fraud.md). Do not retry: a reviewer decides, and the customer's daily exchange cap resets at the next day's start.",
+  },
+  FRAUD_RULE_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'There is no anti-fraud rule with this id; `details.rules` lists them.',
+  },
+  FRAUD_CASE_NOT_FOUND: {
+    trpc: 'NOT_FOUND',
+    httpStatus: 404,
+    meaning: 'There is no anti-fraud case with this id among yours.',
+  },
+  FRAUD_CASE_CLOSED: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning: 'The case was already decided; `details` says how, when and by whom. A case is decided once.',
+  },
+  FRAUD_DECISION_NOT_APPLICABLE: {
+    trpc: 'CONFLICT',
+    httpStatus: 409,
+    meaning:
+      'The decision does not fit the case: release and reverse need held stickers (`details.reason` nothing_held), block_card needs a case about one enrolled card (`no_card`). Dismiss or choose another decision.',
+  },
   LIMIT_REACHED: {
     trpc: 'CONFLICT',
     httpStatus: 409,

@@ -17,6 +17,9 @@ import { appendOutboxEvent } from '../outbox/events.ts';
 import { claimCode, type ClaimedCode, type PoolOwner } from '../pools/claim-code.ts';
 import { revealCodes } from '../pools/issued-codes.ts';
 import { settleStockState } from '../pools/stock.ts';
+import { checkExchange } from '../fraud/exchange-rules.ts';
+import { blockingTransaction, FraudBlocked, recordHits, verdictOf } from '../fraud/record-cases.ts';
+import { loadRules } from '../fraud/rules.ts';
 import { limitUsage } from '../rewards/availability.ts';
 import { requireReward } from '../rewards/manage-rewards.ts';
 import { codesNeededUntil, rewardIdSchema, type RewardRow } from '../rewards/reward.ts';
@@ -96,7 +99,7 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
 
   let outcome: { result: ExchangeResult; replayed: boolean };
   try {
-    outcome = await context.db.transaction().execute((trx) => {
+    outcome = await blockingTransaction(tenantDb(context.db, tenant.schema), now, () => context.db.transaction().execute((trx) => {
       const issuerDb = tenantDb(trx, tenant.schema);
       const coalition = coalitionDb(trx);
       return runIdempotent(issuerDb, { key: idempotencyKey, operation: 'exchange', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async (): Promise<ExchangeResult> => {
@@ -133,6 +136,16 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
             { rewardId: reward.id, limit: usage.reached, max: limit.limit, used: limit.used, ...(usage.reached === 'period' && { period: usage.period!.period, resetsAt: usage.period!.resetsAt }) },
           );
         }
+
+        // Anti-fraud, under the customer's lock (docs/fraud.md): a block rolls this back.
+        const findings = await checkExchange(issuerDb, coalition, await loadRules(issuerDb, 'exchange'), {
+          issuerTenantId: tenant.id,
+          customer,
+          rewardId: reward.id,
+          timezone: tenant.timezone,
+          now,
+        });
+        if (verdictOf(findings) === 'block') throw new FraudBlocked(findings, { kind: 'exchange', customerId: customer.id, reference: reward.id });
 
         const voucherId = newVoucherId();
         const { availableAfter } = await spendStickers(issuerDb, {
@@ -207,9 +220,10 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
         await appendOutboxEvent(tenantDb(trx, owner.schema), { type: 'voucher.issued', occurredAt: now, payload: { ...event, issuer: tenant.slug } });
 
         issued = { row, code: claimed.code };
+        if (findings.length) await recordHits(issuerDb, { findings, kind: 'exchange', customerId: customer.id, reference: voucherId, now });
         return { ...toVoucher(row, now, null), stickersLeft: availableAfter };
       });
-    });
+    }));
   } catch (error) {
     // The claim that took the last code may have left pool.empty unwritten (it could not
     // see other claims' uncommitted work); this refusal can: settle it now, not at the sweep.

@@ -31,6 +31,8 @@ export const OUTBOX_EVENT_TYPES = [
   'settlement.statement_disputed',
   'settlement.dispute_resolved',
   'settlement.adjustment_recorded',
+  'fraud.case_opened',
+  'fraud.case_decided',
   'webhook.delivery_exhausted',
   'webhook.endpoint_disabled',
 ] as const;

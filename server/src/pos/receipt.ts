@@ -48,6 +48,14 @@ export const purchaseOutputSchema = z.object({
   purchaseId: z.string(),
   customerId: z.string(),
   enrolled: z.boolean().describe('True when this purchase enrolled a new customer.'),
+  review: z
+    .object({
+      caseId: z.string(),
+      action: z.enum(['flag', 'hold']),
+      held: z.boolean().describe('True when the stickers stay pending until a reviewer releases them (their availableAt is then the campaign burn date).'),
+    })
+    .nullable()
+    .describe('Set when an anti-fraud rule flagged or held this purchase (docs/fraud.md); null otherwise.'),
   credited: z.array(creditedSchema),
   stickersCredited: z.number().int(),
   balance: z.object({ available: z.number().int(), pending: z.number().int() }),
@@ -66,6 +74,10 @@ export const returnOutputSchema = z.object({
   reversed: z.array(z.object({ campaignId: z.string(), stickers: z.number().int(), from: z.enum(['pending', 'available', 'burned']) })),
   balance: z.object({ available: z.number().int(), pending: z.number().int() }),
   owing: z.boolean().describe('The return took back stickers already spent: the available balance is negative and exchanges wait until it is positive again.'),
+  review: z
+    .object({ caseId: z.string(), action: z.enum(['flag']) })
+    .nullable()
+    .describe('Set when an anti-fraud return rule flagged this customer for review (docs/fraud.md); the return itself is recorded either way.'),
 });
 export type ReturnResult = z.infer<typeof returnOutputSchema>;
 

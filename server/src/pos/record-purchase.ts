@@ -15,6 +15,9 @@ import { appendOutboxEvent } from '../outbox/events.ts';
 import type { Secrets } from '../secrets/secrets.ts';
 import { computeBalance, type Balance } from '../stickers/balance.ts';
 import { appendLedger, type NewLedgerRow } from '../stickers/ledger.queries.ts';
+import { checkPurchase } from '../fraud/purchase-rules.ts';
+import { blockingTransaction, FraudBlocked, recordHits, verdictOf, type HeldStickers } from '../fraud/record-cases.ts';
+import { loadRules } from '../fraud/rules.ts';
 import { linesMatchTotal, purchaseInputSchema, type PurchaseInput, type PurchaseResult } from './receipt.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -57,7 +60,7 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
   const input = parseInput(purchaseInputSchema, rawInput);
   const occurredAt = checkReceipt(input, context);
   const { now, tenant } = context;
-  return tenant.db.transaction().execute((trx) =>
+  return blockingTransaction(tenant.db, now, () => tenant.db.transaction().execute((trx) =>
     runIdempotent(trx, { key: context.idempotencyKey, operation: 'pos.purchase', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async () => {
       const settings = await getIssuerSettings(trx);
       const key = customerKeyOf(input.customer, { tenant, secrets: context.secrets, phoneRegion: settings.phoneRegion }, ['customer', 'phone']);
@@ -93,18 +96,45 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
 
       const campaigns = await lockCampaignsAccruingAt(trx, occurredAt, input.storeCode, now);
       const versions = await ruleVersionsByCampaign(trx, campaigns.map((campaign) => campaign.id));
-      const credited: PurchaseResult['credited'] = [];
-      const rows: NewLedgerRow[] = [];
+      const accruals: { campaign: (typeof campaigns)[number]; stickers: number; availableAt: Date }[] = [];
       for (const campaign of campaigns) {
         const version = ruleVersionAt(versions.get(campaign.id) ?? [], occurredAt);
         if (!version) continue;
         const stickers = computeAccrual(version.rules, { totalMinor: input.totalMinor, lines: input.lines }).total;
         if (stickers <= 0) continue;
-        const availableAt = new Date(occurredAt.getTime() + version.rules.holdDays * DAY_MS);
-        rows.push({ customer_id: customer.id, campaign_id: campaign.id, kind: 'accrual', amount: stickers, available_at: availableAt, recorded_at: now, purchase_id: purchaseId, return_id: null, actor: null, reason: null, reference: input.receiptId });
-        credited.push({ campaignId: campaign.id, campaignName: campaign.name, stickers, availableAt: availableAt.toISOString() });
+        accruals.push({ campaign, stickers, availableAt: new Date(occurredAt.getTime() + version.rules.holdDays * DAY_MS) });
+      }
+
+      // Anti-fraud, under the customer's lock: block rolls everything back, hold keeps
+      // the stickers pending until a reviewer decides (docs/fraud.md).
+      const findings = enrolled
+        ? []
+        : await checkPurchase(trx, await loadRules(trx, 'purchase'), {
+            customerId: customer.id,
+            purchaseId,
+            storeCode: input.storeCode,
+            cashierId: input.cashierId ?? null,
+            occurredAt,
+            stickers: accruals.reduce((sum, accrual) => sum + accrual.stickers, 0),
+            timezone: tenant.timezone,
+          });
+      const verdict = verdictOf(findings);
+      if (verdict === 'block') throw new FraudBlocked(findings, { kind: 'purchase', customerId: customer.id, reference: input.receiptId });
+
+      const credited: PurchaseResult['credited'] = [];
+      const held: HeldStickers[] = [];
+      const rows: NewLedgerRow[] = [];
+      for (const { campaign, stickers, availableAt } of accruals) {
+        // A held accrual waits for the burn date: pending until a reviewer releases it.
+        const effectiveAt = verdict === 'hold' ? campaign.burn_at : availableAt;
+        rows.push({ customer_id: customer.id, campaign_id: campaign.id, kind: 'accrual', amount: stickers, available_at: effectiveAt, recorded_at: now, purchase_id: purchaseId, return_id: null, actor: null, reason: null, reference: input.receiptId });
+        credited.push({ campaignId: campaign.id, campaignName: campaign.name, stickers, availableAt: effectiveAt.toISOString() });
+        if (verdict === 'hold') held.push({ campaignId: campaign.id, stickers, availableAt: availableAt.toISOString(), heldUntil: campaign.burn_at.toISOString() });
       }
       await appendLedger(trx, rows);
+      const review = findings.length
+        ? await recordHits(trx, { findings, kind: 'purchase', customerId: customer.id, purchaseId, reference: input.receiptId, held, now })
+        : undefined;
 
       const balance = await computeBalance(trx, customer.id, now, settings);
       const totals = new Map(balance.campaigns.map((row) => [row.campaignId, row.available + row.pending]));
@@ -121,21 +151,24 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
             credited,
             balance: { available: balance.available, pending: balance.pending },
             campaigns: campaignBalances(balance, credited.map((entry) => entry.campaignId)),
+            onHold: verdict === 'hold',
           },
         });
-        await announceReachableGoals(trx, { customerId: customer.id, campaigns, credited, totals, balance, now });
+        // Held stickers reach no goal until a reviewer releases them.
+        if (verdict !== 'hold') await announceReachableGoals(trx, { customerId: customer.id, campaigns, credited, totals, balance, now });
       }
       return {
         purchaseId,
         customerId: customer.id,
         enrolled,
+        review: review?.primaryCaseId && verdict !== 'allow' ? { caseId: review.primaryCaseId, action: verdict, held: verdict === 'hold' } : null,
         credited,
         stickersCredited: credited.reduce((sum, entry) => sum + entry.stickers, 0),
         balance: { available: balance.available, pending: balance.pending },
         nextReward: nearestGoal(campaigns, totals),
       };
     }),
-  );
+  ));
 }
 
 type CampaignWithMilestones = { id: string; milestones: unknown };

@@ -7,6 +7,9 @@ import { parseInput } from '../errors/validation.ts';
 import { runIdempotent } from '../idempotency/run-idempotent.ts';
 import { getIssuerSettings } from '../issuer-settings/issuer-settings.ts';
 import { appendOutboxEvent } from '../outbox/events.ts';
+import { checkReturn } from '../fraud/return-rules.ts';
+import { recordHits } from '../fraud/record-cases.ts';
+import { loadRules } from '../fraud/rules.ts';
 import { computeBalance } from '../stickers/balance.ts';
 import { appendLedger, ledgerOfPurchase, type NewLedgerRow } from '../stickers/ledger.queries.ts';
 import { campaignBalances, checkReceipt, newPosId, type PosContext } from './record-purchase.ts';
@@ -94,14 +97,17 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
           reversed.push({ campaignId, stickers: 0, from: 'burned' });
           continue;
         }
-        const pending = accrual.available_at > now;
+        // A reviewer's release re-dates held stickers (docs/fraud.md): that date counts.
+        const release = ledger.find((row) => row.campaign_id === campaignId && row.kind === 'adjustment' && row.amount > 0 && row.purchase_id === purchase.id);
+        const availableAt = release?.available_at ?? accrual.available_at;
+        const pending = availableAt > now;
         rows.push({
           customer_id: purchase.customer_id,
           campaign_id: campaignId,
           kind: 'reversal',
           amount: -stickers,
           // Voiding on-hold stickers keeps their release date; taking back available ones is immediate.
-          available_at: pending ? accrual.available_at : now,
+          available_at: pending ? availableAt : now,
           recorded_at: now,
           purchase_id: purchase.id,
           return_id: returnRowId,
@@ -115,6 +121,13 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
 
       const settings = await getIssuerSettings(trx);
       const balance = await computeBalance(trx, purchase.customer_id, now, settings);
+      // Left owing: this return took back available stickers the customer had already spent.
+      const leftOwing = reversed.some((entry) => entry.from === 'available' && (balance.campaigns.find((row) => row.campaignId === entry.campaignId)?.available ?? 0) < 0);
+      if (leftOwing) await trx.updateTable('purchase_returns').set({ left_owing: true }).where('id', '=', returnRowId).execute();
+      const findings = await checkReturn(trx, await loadRules(trx, 'return'), { customerId: purchase.customer_id, occurredAt, leftOwing });
+      const review = findings.length
+        ? await recordHits(trx, { findings, kind: 'return', customerId: purchase.customer_id, purchaseId: purchase.id, reference: input.returnId, now })
+        : undefined;
       if (rows.length) {
         await appendOutboxEvent(trx, {
           type: 'stickers.reversed',
@@ -141,6 +154,7 @@ export async function recordReturn(context: PosContext, rawInput: ReturnInput): 
         reversed,
         balance: { available: balance.available, pending: balance.pending },
         owing: balance.campaigns.some((row) => row.available < 0),
+        review: review?.primaryCaseId ? { caseId: review.primaryCaseId, action: 'flag' as const } : null,
       };
     }),
   );

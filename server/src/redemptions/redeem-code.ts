@@ -6,6 +6,9 @@ import { tenantSchemaName } from '../db/schema-names.ts';
 import { AppError } from '../errors/app-error.ts';
 import { parseInput } from '../errors/validation.ts';
 import { runIdempotent } from '../idempotency/run-idempotent.ts';
+import { recordHits } from '../fraud/record-cases.ts';
+import { checkRedemption } from '../fraud/redemption-rules.ts';
+import { loadRules } from '../fraud/rules.ts';
 import { appendOutboxEvent } from '../outbox/events.ts';
 import { appendSettlementEntry } from '../settlement/settlement-entries.ts';
 import type { AppServices } from '../system/services.ts';
@@ -155,6 +158,7 @@ export async function redeemCode(context: RedemptionContext, idempotencyKey: str
             code_id: code.id,
             code_mask: voucher.code_mask,
             order_ref: input.orderRef,
+            shopper_ref: input.shopperRef ?? null,
             order_amount_minor: input.orderAmountMinor,
             currency: input.currency,
             discount_minor: discountMinor,
@@ -186,7 +190,19 @@ export async function redeemCode(context: RedemptionContext, idempotencyKey: str
             ...(agreement.model === 'partner_pays_percent_of_order' ? { currency: input.currency } : {}),
           });
         }
-        await appendOutboxEvent(tenantDb(trx, tenantSchemaName(voucher.issuer_slug)), {
+        const issuerDb = tenantDb(trx, tenantSchemaName(voucher.issuer_slug));
+        // The issuer's redemption-side rules: a signal for the issuer, never a refusal.
+        const findings = await checkRedemption(coalition, await loadRules(issuerDb, 'redemption'), {
+          partner: { id: tenant.id, slug: tenant.slug },
+          issuerTenantId: voucher.issuer_tenant_id,
+          orderRef: input.orderRef,
+          shopperRef: input.shopperRef ?? null,
+          now,
+        });
+        for (const finding of findings) {
+          await recordHits(issuerDb, { findings: [finding], kind: 'redemption', customerId: voucher.customer_id, subjectKey: finding.evidence.subjectKey as string, reference: redemption.id, now });
+        }
+        await appendOutboxEvent(issuerDb, {
           type: 'voucher.redeemed',
           occurredAt: now,
           payload: {
@@ -200,6 +216,7 @@ export async function redeemCode(context: RedemptionContext, idempotencyKey: str
             offerId: voucher.offer_id,
             codeMask: voucher.code_mask,
             orderRef: input.orderRef,
+            shopperRef: input.shopperRef ?? null,
             orderAmountMinor: input.orderAmountMinor,
             discountMinor,
             currency: input.currency,

@@ -41,6 +41,14 @@ export const redeemCodeInputSchema = z
   .strictObject({
     ...codeOrVoucher,
     orderRef,
+    shopperRef: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .refine(isPrintableText, PRINTABLE_TEXT)
+      .optional()
+      .describe("The shop's own id for the shopper's account (not an email or name: an opaque id). Optional; sent to the issuer, whose anti-fraud rules watch for one account redeeming many customers' codes."),
     orderAmountMinor: orderAmount,
     currency: currencySchema,
   })
@@ -93,6 +101,7 @@ export const redemptionOutputSchema = z.object({
   offerId: z.string(),
   codeMask: z.string(),
   orderRef: z.string(),
+  shopperRef: z.string().nullable(),
   orderAmountMinor: z.number().int(),
   currency: z.string(),
   discountMinor: z.number().int(),
@@ -124,6 +133,7 @@ export function toRedemption(row: RedemptionRow, reversalWindowMs: number): Rede
     offerId: row.offer_id,
     codeMask: row.code_mask,
     orderRef: row.order_ref,
+    shopperRef: row.shopper_ref,
     orderAmountMinor: Number(row.order_amount_minor),
     currency: row.currency,
     discountMinor: Number(row.discount_minor),

@@ -10,6 +10,7 @@ export const balanceOutputSchema = z.object({
   customerId: z.string(),
   available: z.number().int().describe('Stickers the customer can exchange now, all campaigns together. Negative after a return of spent stickers.'),
   pending: z.number().int().describe('Stickers on hold (returns window), all campaigns together.'),
+  heldForReview: z.number().int().describe('Of pending: stickers an anti-fraud rule holds until a reviewer releases or reverses them (docs/fraud.md).'),
   campaigns: z.array(
     z.object({
       campaignId: z.string(),
@@ -20,7 +21,14 @@ export const balanceOutputSchema = z.object({
       burnAt: z.string(),
     }),
   ),
-  pendingReleases: z.array(z.object({ campaignId: z.string(), stickers: z.number().int(), availableAt: z.string() })),
+  pendingReleases: z.array(
+    z.object({
+      campaignId: z.string(),
+      stickers: z.number().int(),
+      availableAt: z.string(),
+      heldForReview: z.boolean().describe('Held by an anti-fraud rule: availableAt is the burn date, and a reviewer decides before then.'),
+    }),
+  ),
   expiringSoon: z.array(z.object({ campaignId: z.string(), stickers: z.number().int(), burnAt: z.string() })),
 });
 
@@ -37,12 +45,21 @@ export async function computeBalance(db: TenantDb, customerId: string, now: Date
     burnAt: row.burn_at.toISOString(),
   }));
   const soon = new Date(now.getTime() + options.expiringSoonDays * DAY_MS);
+  const burnAt = new Map(perCampaign.map((row) => [row.campaign_id, row.burn_at.getTime()]));
+  // A hold dates its stickers at the campaign's burn date (docs/fraud.md).
+  const pendingRows = releases.map((release) => ({
+    campaignId: release.campaign_id,
+    stickers: release.amount,
+    availableAt: release.available_at.toISOString(),
+    heldForReview: release.available_at.getTime() === burnAt.get(release.campaign_id),
+  }));
   return {
     customerId,
     available: rows.reduce((sum, row) => sum + row.available, 0),
     pending: rows.reduce((sum, row) => sum + row.pending, 0),
+    heldForReview: pendingRows.filter((row) => row.heldForReview).reduce((sum, row) => sum + row.stickers, 0),
     campaigns: rows,
-    pendingReleases: releases.map((release) => ({ campaignId: release.campaign_id, stickers: release.amount, availableAt: release.available_at.toISOString() })),
+    pendingReleases: pendingRows,
     expiringSoon: rows
       .filter((row) => row.available + row.pending > 0 && new Date(row.burnAt) > now && new Date(row.burnAt) <= soon)
       .map((row) => ({ campaignId: row.campaignId, stickers: row.available + row.pending, burnAt: row.burnAt })),

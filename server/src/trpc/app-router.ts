@@ -16,6 +16,7 @@ import { redemptionsRouter } from '../redemptions/router.ts';
 import { webhooksRouter } from '../webhooks/router.ts';
 import { operatorSettlementRouter, settlementRouter } from '../settlement/router.ts';
 import { operatorUsersRouter, usersRouter } from '../users/router.ts';
+import { fraudRouter } from '../fraud/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -41,6 +42,7 @@ export const appRouter = router({
   redemptions: redemptionsRouter,
   webhooks: webhooksRouter,
   settlement: settlementRouter,
+  fraud: fraudRouter,
   operator: router({
     tenants: operatorTenantsRouter,
     apiKeys: operatorApiKeysRouter,

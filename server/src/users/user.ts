@@ -17,7 +17,7 @@ export const ROLE_SCOPES: Record<TenantPortalRole, readonly TenantScope[]> = {
   pool_manager: ['pools:write', 'codes:redeem', 'codes:export', 'agreements:read'],
   marketer: ['campaigns:write', 'customers:read', 'exchange:write', 'agreements:read'],
   finance: ['settlement:read', 'settlement:write', 'agreements:read', 'agreements:write'],
-  fraud_reviewer: ['customers:read'],
+  fraud_reviewer: ['customers:read', 'fraud:review'],
 };
 
 export function scopesOfRoles(roles: readonly PortalRole[]): TenantScope[] {

@@ -1,0 +1,72 @@
+import { sql } from 'kysely';
+import type { TenantDb } from '../db/database.ts';
+import type { FraudFinding } from './record-cases.ts';
+import { activeRule, type RuleSet } from './rules.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The return-time rules, over the card's last 90 days (this return included). They can
+ * only flag: the goods are back and the money refunded at the till, so refusing to record
+ * the return would leave the customer the stickers. A reviewer can block the card.
+ */
+export async function checkReturn(db: TenantDb, rules: RuleSet, facts: { customerId: string; occurredAt: Date; leftOwing: boolean }): Promise<FraudFinding[]> {
+  const spent = activeRule(rules, 'returns.spent_stickers');
+  const ratio = activeRule(rules, 'returns.ratio');
+  if (!(spent && facts.leftOwing) && !ratio) return [];
+  const from = new Date(facts.occurredAt.getTime() - 90 * DAY_MS);
+
+  const returns = await db
+    .selectFrom('purchase_returns as r')
+    .innerJoin('purchases as p', 'p.id', 'r.purchase_id')
+    .select([
+      sql<string>`count(*)`.as('returns'),
+      sql<string>`count(*) filter (where r.left_owing)`.as('owingReturns'),
+      sql<string>`coalesce(sum(r.returned_minor), 0)`.as('returnedMinor'),
+    ])
+    .where('p.customer_id', '=', facts.customerId)
+    .where('r.occurred_at', '>', from)
+    .executeTakeFirstOrThrow();
+  const findings: FraudFinding[] = [];
+  const owingReturns = Number(returns.owingReturns);
+  if (spent && facts.leftOwing && owingReturns > spent.params.maxReturns!) {
+    const recent = await db
+      .selectFrom('purchase_returns as r')
+      .innerJoin('purchases as p', 'p.id', 'r.purchase_id')
+      .select(['r.return_id', 'r.occurred_at', 'r.returned_minor', 'p.receipt_id', 'p.store_code'])
+      .where('p.customer_id', '=', facts.customerId)
+      .where('r.occurred_at', '>', from)
+      .where('r.left_owing', '=', true)
+      .orderBy('r.occurred_at')
+      .limit(50)
+      .execute();
+    findings.push({
+      rule: spent,
+      summary: `${owingReturns} returns in 90 days took back stickers already exchanged (more than ${spent.params.maxReturns})`,
+      evidence: {
+        owingReturns90d: owingReturns,
+        returns: recent.map((row) => ({ returnId: row.return_id, receiptId: row.receipt_id, storeCode: row.store_code, occurredAt: row.occurred_at.toISOString(), returnedMinor: Number(row.returned_minor) })),
+      },
+    });
+  }
+  const returnCount = Number(returns.returns);
+  if (ratio && returnCount >= ratio.params.minReturns!) {
+    const bought = await db
+      .selectFrom('purchases')
+      .select(sql<string>`coalesce(sum(total_minor), 0)`.as('minor'))
+      .where('customer_id', '=', facts.customerId)
+      .where('occurred_at', '>', from)
+      .executeTakeFirstOrThrow();
+    const boughtMinor = Number(bought.minor);
+    const returnedMinor = Number(returns.returnedMinor);
+    if (boughtMinor > 0 && returnedMinor * 100 > ratio.params.maxPercent! * boughtMinor) {
+      const percent = Math.round((returnedMinor * 100) / boughtMinor);
+      findings.push({
+        rule: ratio,
+        summary: `returned ${percent}% of what this card bought in 90 days, in ${returnCount} returns (more than ${ratio.params.maxPercent}%)`,
+        evidence: { boughtMinor90d: boughtMinor, returnedMinor90d: returnedMinor, returns90d: returnCount, returnPercent: percent },
+      });
+    }
+  }
+  return findings;
+}
