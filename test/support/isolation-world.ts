@@ -32,6 +32,8 @@ export interface World {
   /** B's issuer data: a campaign, two customers (by card), a receipt each, the key B used. */
   bCampaignId: string;
   bCustomerId: string;
+  /** The case B's tightened daily-purchases rule opened on B's first card. */
+  bFraudCaseId: string;
   bCards: [string, string];
   bReceipts: [string, string];
   bIdempotencyKey: string;
@@ -149,6 +151,10 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
   const bIdempotencyKey = 'b-purchase-key-1';
   const first = await recordPurchase(baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[0], customer: { cardNumber: bCards[0] } }), bIdempotencyKey);
   await recordPurchase(baseUrl, b.key, purchaseBody(now, { receiptId: bReceipts[1], customer: { cardNumber: bCards[1] } }));
+  // B's anti-fraud: a rule B tightened, and the case it opened on B's first card.
+  await request(baseUrl, 'PATCH', '/api/v1/fraud/rules/velocity.daily_purchases', { key: b.key, body: { action: 'flag', params: { maxPurchases: 1 } } });
+  await recordPurchase(baseUrl, b.key, purchaseBody(now, { receiptId: 'B-R-3', customer: { cardNumber: bCards[0] } }));
+  const bFraudCaseId: string = (await request(baseUrl, 'GET', '/api/v1/fraud/cases', { key: b.key })).body.cases[0].id;
 
   const workers = await startImportWorkers(system.services);
   try {
@@ -260,6 +266,7 @@ export async function buildIsolationWorld(system: TestSystem): Promise<World> {
       bInvitationId: bInvitation.invitation.id,
       bCampaignId: campaign.id,
       bCustomerId: first.body.customerId,
+      bFraudCaseId,
       bCards,
       bReceipts,
       bIdempotencyKey,
