@@ -372,6 +372,58 @@ function validatePair(results: ScenarioResult[]): { validate: ScenarioResult; ba
   return { validate, bare, ratio: bareRps > 0 ? validate.summary.requestsPerSecondAverage / bareRps : 0 };
 }
 
+export interface FraudFigures {
+  hits: number;
+  purchases: number;
+  cases: number;
+}
+
+function fraudPair(results: ScenarioResult[]): { on: ScenarioResult; off: ScenarioResult } | undefined {
+  const on = results.find((r) => r.id === 'purchase');
+  const off = results.find((r) => r.id === 'purchase-rules-off');
+  return on && off ? { on, off } : undefined;
+}
+
+const overhead = (on: number, off: number) => `${on >= off ? '+' : ''}${(((on - off) / off) * 100).toFixed(1)}%`;
+
+/** The anti-fraud rules' cost on the purchase path: the same load with the rules on (defaults) and off. */
+export function fraudLines(results: ScenarioResult[], fraud: FraudFigures): string[] {
+  const pair = fraudPair(results);
+  if (!pair) return [];
+  const { on, off } = pair;
+  return [
+    `purchase with anti-fraud on ÷ off: ${integer.format(on.summary.requestsPerSecondAverage)} ÷ ${integer.format(off.summary.requestsPerSecondAverage)} req/s = ${ratio(on.summary.requestsPerSecondAverage / off.summary.requestsPerSecondAverage)}` +
+      `; p50 ${ms(on.summary.latencyP50Ms)} vs ${ms(off.summary.latencyP50Ms)} ms (${overhead(on.summary.latencyP50Ms, off.summary.latencyP50Ms)}), p99 ${ms(on.summary.latencyP99Ms)} vs ${ms(off.summary.latencyP99Ms)} ms` +
+      `; the rules hit ${integer.format(fraud.purchases)} receipts (${integer.format(fraud.cases)} cases)`,
+  ];
+}
+
+function fraudSection(results: ScenarioResult[], fraud: FraudFigures): string {
+  const pair = fraudPair(results);
+  if (!pair) return '';
+  const { on, off } = pair;
+  const header = ['Purchase accrual', 'Req/s (avg)', 'p50 ms', 'p99 ms', 'Average ms', 'Requests'];
+  const row = (label: string, r: ScenarioResult) =>
+    `| ${label} | ${integer.format(r.summary.requestsPerSecondAverage)} | ${ms(r.summary.latencyP50Ms)} | ${ms(r.summary.latencyP99Ms)} | ${ms(r.summary.latencyAverageMs)} | ${integer.format(r.summary.requestsTotal)} |`;
+  return `
+## Anti-fraud rules on the purchase path
+
+The same purchase load twice, one run after the other: first with every anti-fraud rule
+set to \`allow\` (nothing evaluated), then with the rules on their defaults (docs/fraud.md).
+With the rules on, each receipt reads the card's last 30 days once and the rule settings
+once; a rule that fires also reads its evidence and writes a case hit. The bench spreads
+receipts over ${integer.format(1_000)} cards within seconds, far denser than real shoppers, so rules fire:
+this run they hit ${integer.format(fraud.purchases)} receipts and opened ${integer.format(fraud.cases)} cases.
+
+| ${header.join(' | ')} |
+| --- | ${header.slice(1).map(() => '---:').join(' | ')} |
+${row('Rules off', off)}
+${row('Rules on (defaults)', on)}
+
+On ÷ off, req/s: **${ratio(on.summary.requestsPerSecondAverage / off.summary.requestsPerSecondAverage)}**; p50 latency ${overhead(on.summary.latencyP50Ms, off.summary.latencyP50Ms)}, average ${overhead(on.summary.latencyAverageMs, off.summary.latencyAverageMs)}.
+`;
+}
+
 /** Printed right below the console table. */
 export function validateLines(results: ScenarioResult[]): string[] {
   const pair = validatePair(results);
@@ -633,6 +685,7 @@ export function markdownReport(
   webhooks: WebhookFigures,
   redemptions: RedemptionSetUp,
   settlement: SettlementFigures,
+  fraud: FraudFigures,
 ): string {
   const table = [
     `| ${HEADERS.join(' | ')} |`,
@@ -731,7 +784,7 @@ ${table}
 ${machineLines(machine, settings).map((line) => `- ${line}`).join('\n')}
 ${comparisons(results, pgbench)
   .map(({ result, comparison, run }) => pgbenchSection(result, comparison, run, pgbench))
-  .join('')}${validateSection(results)}${webhookSection(webhooks)}${codeImportSection(codes)}${settlementSection(settlement)}`;
+  .join('')}${validateSection(results)}${fraudSection(results, fraud)}${webhookSection(webhooks)}${codeImportSection(codes)}${settlementSection(settlement)}`;
 }
 
 export function settlementLines(figures: SettlementFigures): string[] {
@@ -780,6 +833,7 @@ ${rowsOut.map((row) => `| ${row.join(' | ')} |`).join('\n')}
 const OFFERS_PER_AGREEMENT_TEXT = 'four';
 
 const SCENARIO_NOTES: Record<string, string> = {
+  'purchase-rules-off': 'The purchase load below with every anti-fraud rule set to `allow`: the baseline of the anti-fraud section.',
   'bare-pg': `The baseline of validate: a plain Express 5 app that parses the JSON body and answers the row of \`${BARE_PG_QUERY}\` through a \`pg.Pool\` as large as the app's, always with ${REDEMPTION_CONNECTIONS} connections, cycling through the issued vouchers' ids. See the validate section below.`,
   validate: `A partner's till checks a code before payment through the REST face (partner key, scope \`codes:redeem\`), always with ${REDEMPTION_CONNECTIONS} connections: \`{"code", "orderAmountMinor": ${ORDER_AMOUNT_MINOR}, "currency": "RUB"}\`, cycling through the codes of the issued vouchers from a random start (the redeem pre-check's code left out); every answer must say \`"valid":true\`, and the tables must be unchanged after the runs. See the validate section below.`,
   redeem: `A partner redeems a code for an order through the REST face, always with ${REDEMPTION_CONNECTIONS} connections: every request has a new Idempotency-Key and order reference and the next unused code of the issued vouchers, so no code is sent twice and no two requests share a voucher row. After the load, the redemptions must number the 2xx answers plus at most the requests autocannon left in flight, each of a distinct voucher, with as many vouchers and codes marked redeemed and \`voucher.redeemed\` events in the issuer's outbox; see the pgbench comparison and the webhook deliveries below.`,

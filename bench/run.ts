@@ -28,6 +28,7 @@ import {
   codeImportLines,
   consoleTable,
   cpuLine,
+  fraudLines,
   machineFacts,
   machineLines,
   markdownReport,
@@ -227,6 +228,7 @@ async function main(stops: Stops): Promise<number> {
   const barePgUrl = await startBarePgExpress(app.databaseUrl, app.services.config.dbPoolMax, stops);
   const partnerAuth = { authorization: `Bearer ${app.partnerKey}` };
   let countsBeforeValidation: RedemptionCounts | undefined;
+  let fraudFigures: { hits: number; purchases: number; cases: number } = { hits: 0, purchases: 0, cases: 0 };
 
   const auth = { authorization: `Bearer ${app.tenantKey}` };
   const isObject = (body: unknown): body is Record<string, any> => typeof body === 'object' && body !== null;
@@ -291,6 +293,19 @@ async function main(stops: Stops): Promise<number> {
       checkEffects: () => checkValidations(redemptions, countsBeforeValidation),
     },
     {
+      id: 'purchase-rules-off',
+      title: 'purchase accrual, anti-fraud off',
+      request: `POST ${PURCHASE_PATH}, as below, with every anti-fraud rule set to allow`,
+      url: `${app.baseUrl}${PURCHASE_PATH}`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      generated: { kind: 'purchases', storeCode: BENCH_STORE_CODE, cardCount: BENCH_CARD_COUNT },
+      againstPgbench: true,
+      looksRight: (body) => isObject(body) && typeof body.purchaseId === 'string' && body.stickersCredited > 0 && body.review === null,
+      before: () => app.setFraudRules('off'),
+      checkEffects: (responses2xx) => checkPurchases(app, responses2xx),
+      committed: async () => (await app.purchaseCounts()).purchases,
+    },
+    {
       id: 'purchase',
       title: 'purchase accrual',
       request: `POST ${PURCHASE_PATH} + Bearer tenant key + Idempotency-Key, a new receipt each`,
@@ -304,7 +319,13 @@ async function main(stops: Stops): Promise<number> {
         body.stickersCredited > 0 &&
         Array.isArray(body.credited) &&
         body.credited.some((entry: { campaignId?: unknown }) => entry.campaignId === app.campaignId),
-      checkEffects: (responses2xx) => checkPurchases(app, responses2xx),
+      before: () => app.setFraudRules('defaults'),
+      checkEffects: async (responses2xx) => {
+        const checked = await checkPurchases(app, responses2xx);
+        const hits = await app.fraudHits();
+        fraudFigures = hits;
+        return { ...checked, note: `${checked.note}\n    (anti-fraud on its defaults: ${n(hits.hits)} rule hits on ${n(hits.purchases)} receipts so far, ${n(hits.cases)} cases)` };
+      },
       committed: async () => (await app.purchaseCounts()).purchases,
     },
     {
@@ -443,7 +464,7 @@ async function main(stops: Stops): Promise<number> {
     redis: infra.embedded.redis ? 'embedded (throwaway)' : 'BENCH_REDIS_URL',
   };
   console.log(
-    `\n${consoleTable(results)}\n\n${validateLines(results).join('\n')}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${webhookLines(webhooks).join('\n')}\n\n${codeImportLines(codes).join('\n')}\n\n${settlementLines(settlement).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`,
+    `\n${consoleTable(results)}\n\n${fraudLines(results, fraudFigures).join('\n')}\n\n${validateLines(results).join('\n')}\n\n${pgbenchLines(results, pgbench).join('\n')}\n\n${webhookLines(webhooks).join('\n')}\n\n${codeImportLines(codes).join('\n')}\n\n${settlementLines(settlement).join('\n')}\n\n${machineLines(machine, settings).join('\n')}\n`,
   );
 
   const failed = measured.filter((m) => m.problems.length > 0);
@@ -464,7 +485,7 @@ async function main(stops: Stops): Promise<number> {
     seconds: redemptions.voucherMaking.seconds,
     poolCodes: redemptions.poolCodes,
   };
-  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench, codes, webhooks, redemptionSetUp, settlement));
+  await writeFile(REPORT_FILE, markdownReport(results, machine, settings, pgbench, codes, webhooks, redemptionSetUp, settlement, fraudFigures));
   console.log(`bench: wrote ${REPORT_FILE}`);
   return 0;
 }

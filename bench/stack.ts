@@ -13,6 +13,7 @@ import { configFromEnv, type ResolvedConfig } from '../server/src/config/config.
 import { parseEnv } from '../server/src/config/env.ts';
 import { tenantDb } from '../server/src/db/database.ts';
 import { migrateCoalition } from '../server/src/db/migrate.ts';
+import { FRAUD_RULES } from '../server/src/fraud/rules.ts';
 import { tenantSchemaName } from '../server/src/db/schema-names.ts';
 import { createHttpApp, type HttpAppState } from '../server/src/http/app.ts';
 import { startHttpServer } from '../server/src/http/server.ts';
@@ -157,6 +158,10 @@ export interface BenchApp {
   campaignId: string;
   /** What the purchases of this run left in the tenant's tables. */
   purchaseCounts(): Promise<PurchaseCounts>;
+  /** Every anti-fraud rule of the issuer to allow, or back to the catalog's defaults. */
+  setFraudRules(mode: 'off' | 'defaults'): Promise<void>;
+  /** What the anti-fraud rules recorded so far: hits, the receipts they were on, cases. */
+  fraudHits(): Promise<{ hits: number; purchases: number; cases: number }>;
 }
 
 export interface PurchaseCounts {
@@ -317,7 +322,28 @@ export async function startCoalitionApp(infra: Infrastructure, logger: Logger, s
       .executeTakeFirstOrThrow();
     return { purchases: Number(row.purchases), credited: Number(row.credited), stickers: Number(row.stickers), customers: Number(row.customers) };
   };
+  const setFraudRules = async (mode: 'off' | 'defaults') => {
+    await tdb.deleteFrom('fraud_rule_settings').execute();
+    if (mode === 'off') {
+      await tdb
+        .insertInto('fraud_rule_settings')
+        .values(FRAUD_RULES.map((rule) => ({ rule_id: rule.id, action: 'allow' as const, params: '{}', updated_by: 'bench', updated_at: new Date() })))
+        .execute();
+    }
+  };
+  const fraudHits = async () => {
+    const row = await tdb
+      .selectNoFrom((eb) => [
+        eb.selectFrom('fraud_case_hits').select((inner) => inner.fn.countAll<string>().as('n')).as('hits'),
+        eb.selectFrom('fraud_case_hits').select((inner) => inner.fn.count<string>('purchase_id').distinct().as('n')).as('purchases'),
+        eb.selectFrom('fraud_cases').select((inner) => inner.fn.countAll<string>().as('n')).as('cases'),
+      ])
+      .executeTakeFirstOrThrow();
+    return { hits: Number(row.hits), purchases: Number(row.purchases), cases: Number(row.cases) };
+  };
   return {
+    setFraudRules,
+    fraudHits,
     runId,
     baseUrl: server.url,
     databaseUrl: appDatabaseUrl,
