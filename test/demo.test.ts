@@ -168,6 +168,7 @@ describe('the demo scenario', () => {
       'Redemption at the shop',
       'Webhook delivery',
       'Settlement statement',
+      'Anti-fraud',
     ]);
     const report = formatDemoReport(result);
     for (const id of [result.voucher.id, result.voucher.codeMask, result.redemption.id, result.statement.id, result.agreement.id, result.webhook.status === 'received' ? result.webhook.id : 'x']) {
@@ -188,6 +189,7 @@ describe('the demo scenario', () => {
       `${result.issuer.slug}:admin`,
       `${result.issuer.slug}:marketer`,
       `${result.issuer.slug}:finance`,
+      `${result.issuer.slug}:fraud_reviewer`,
       `${result.partner.slug}:admin`,
       `${result.partner.slug}:pool_manager`,
       `${result.partner.slug}:finance`,
@@ -205,6 +207,22 @@ describe('the demo scenario', () => {
     const offers = await fetch(`${system.baseUrl}/api/v1/offers`, { headers: { cookie: signedIn.headers.get('set-cookie')!.split(';')[0]! } });
     expect(offers.status).toBe(200);
     expect(((await offers.json()) as { offers: unknown[] }).offers).toHaveLength(1);
+  });
+
+  it("holds a cashier's own card for review, and the demo fraud reviewer can see the case", async () => {
+    expect(result.fraudCase).toMatchObject({ ruleId: 'cashier.own_card_shift' });
+    expect(result.fraudCase!.heldStickers).toBeGreaterThan(0);
+    const reviewer = result.portal.logins.find((login) => login.roles.includes('fraud_reviewer'))!;
+    const signedIn = await fetch(`${system.baseUrl}/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: reviewer.email, password: result.portal.password }),
+    });
+    expect(signedIn.status).toBe(200);
+    const queue = await fetch(`${system.baseUrl}/api/v1/fraud/cases?status=open`, { headers: { cookie: signedIn.headers.get('set-cookie')!.split(';')[0]! } });
+    expect(queue.status).toBe(200);
+    const cases = ((await queue.json()) as { cases: Array<{ id: string; customer: { cardNumber: string } }> }).cases;
+    expect(cases).toContainEqual(expect.objectContaining({ id: result.fraudCase!.id, customer: expect.objectContaining({ cardNumber: result.fraudCase!.cardNumber }) }));
   });
 });
 

@@ -24,6 +24,8 @@ export interface StickersCreditedData {
   credited: { campaignId: string; campaignName: string; stickers: number; availableAt: Timestamp }[];
   balance: { available: number; pending: number };
   campaigns: CampaignBalance[];
+  /** An anti-fraud rule holds these stickers until a reviewer decides (their availableAt is the campaign's burn date). */
+  onHold: boolean;
 }
 
 export interface StickersReversedData {
@@ -113,6 +115,8 @@ export interface VoucherRedeemedData extends VoucherEventBase {
   rewardId: string;
   campaignId: string;
   orderRef: string;
+  /** The shop's own account id for the shopper, when the shop sent one. */
+  shopperRef: string | null;
   orderAmountMinor: Minor;
   discountMinor: Minor;
   currency: string;
@@ -192,6 +196,37 @@ export interface WebhookEndpointDisabledData {
   lastDeliveryId: string;
 }
 
+export interface FraudCaseOpenedData {
+  caseId: string;
+  ruleId: string;
+  action: 'flag' | 'hold' | 'block';
+  kind: 'purchase' | 'return' | 'exchange' | 'redemption';
+  customerId: string | null;
+  summary: string;
+  purchaseId?: string;
+  /** Receipt, return, voucher, reward or redemption id, by kind. */
+  reference?: string;
+}
+
+export interface FraudStickerMove {
+  purchaseId: string;
+  campaignId: string;
+  stickers: number;
+  availableAt?: Timestamp;
+}
+
+export interface FraudCaseDecidedData {
+  caseId: string;
+  ruleId: string;
+  customerId: string | null;
+  decision: 'released' | 'reversed' | 'card_blocked' | 'dismissed';
+  reason: string;
+  decidedAt: Timestamp;
+  released: FraudStickerMove[];
+  reversed: FraudStickerMove[];
+  burned: FraudStickerMove[];
+}
+
 export interface WebhookTestData {
   endpointId: string;
   message: string;
@@ -226,6 +261,8 @@ export interface WebhookEventDataMap {
     /** Signed from the agreement's payer; `period` is the month it lands in. */
     adjustment: { amountMinor: Minor; currency: string; period: string; reason: string };
   };
+  'fraud.case_opened': FraudCaseOpenedData;
+  'fraud.case_decided': FraudCaseDecidedData;
   'webhook.delivery_exhausted': WebhookDeliveryExhaustedData;
   'webhook.endpoint_disabled': WebhookEndpointDisabledData;
   'webhook.test': WebhookTestData;
@@ -258,6 +295,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'settlement.statement_disputed',
   'settlement.dispute_resolved',
   'settlement.adjustment_recorded',
+  'fraud.case_opened',
+  'fraud.case_decided',
   'webhook.delivery_exhausted',
   'webhook.endpoint_disabled',
   'webhook.test',

@@ -99,6 +99,8 @@ export interface DemoResult {
   };
   /** Portal users of both demo tenants, one per role, all with the printed demo password. */
   portal: { url: string; password: string; logins: Array<{ email: string; tenant: string; roles: string[] }> };
+  /** The case the anti-fraud step opened: a cashier's own card, its stickers held. */
+  fraudCase: { id: string; ruleId: string; heldStickers: number; cardNumber: string } | null;
   steps: DemoStep[];
 }
 
@@ -234,7 +236,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const portalPassword = `demo-${randomBytes(9).toString('base64url')}`;
   const logins: DemoResult['portal']['logins'] = [];
   for (const [slug, roleSets] of [
-    [names.issuer, [['admin'], ['marketer'], ['finance']]],
+    [names.issuer, [['admin'], ['marketer'], ['finance'], ['fraud_reviewer']]],
     [names.partner, [['admin'], ['pool_manager'], ['finance']]],
   ] as const) {
     for (const roles of roleSets) {
@@ -468,6 +470,32 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       ...statement.totals.map((total) => (total.owedBy ? `  Total: ${total.owedBy} owes ${total.owedTo} ${money(total.amountMinor, total.currency)}` : `  Total: nothing owed in ${total.currency}`)),
     ]);
 
+    // 10. Anti-fraud: a cashier scans their own card for customers who have none. The
+    // default rule holds the stickers of the 5th receipt in a shift for a reviewer.
+    const cashierCard = `2900-${runTag}-7777`;
+    let held: { purchaseId: string; review: { caseId: string; action: string; held: boolean } | null; stickersCredited: number } | undefined;
+    for (let i = 1; i <= 5; i += 1) {
+      receiptNumber += 1;
+      const receiptId = `DEMO-${runTag}-${String(receiptNumber).padStart(4, '0')}`;
+      held = await api.call('POST', '/v1/pos/purchases', {
+        key: issuerKeys.pos.secret,
+        idempotencyKey: `demo-${receiptId}`,
+        body: { storeCode: 'DEMO-01', terminalId: 'till-2', cashierId: 'CASHIER-7', receiptId, occurredAt, customer: { cardNumber: cashierCard }, totalMinor: 60_000, currency: DEMO_CURRENCY, lines: receiptLines(60_000) },
+      });
+    }
+    const fraudCase = held?.review ? await api.call<{ id: string; ruleId: string; summary: string; heldStickers: number }>('GET', `/v1/fraud/cases/${held.review.caseId}`, { key: issuerKeys.admin.secret }) : null;
+    const reviewer = logins.find((login) => login.roles.includes('fraud_reviewer'));
+    step(
+      'Anti-fraud',
+      fraudCase
+        ? [
+            `Card ${cashierCard}: 5 receipts by cashier CASHIER-7 within minutes; the 5th receipt's ${held!.stickersCredited} sticker(s) are held for review`,
+            `Case ${fraudCase.id} (${fraudCase.ruleId}): ${fraudCase.summary}`,
+            `Review it in the portal as ${reviewer?.email ?? 'a fraud reviewer'} (Fraud review), or with POST /api/v1/fraud/cases/${fraudCase.id}/decision`,
+          ]
+        : ['No case: the issuer turned the cashier rule off'],
+    );
+
     const result: DemoResult = {
       ok: signature.verified && validation.valid && webhook.status !== 'timed_out' && (webhook.status !== 'received' || webhook.verified),
       run,
@@ -510,6 +538,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         totals: statement.totals.map(({ currency, netMinor, owedBy, owedTo, amountMinor }) => ({ currency, netMinor, owedBy, owedTo, amountMinor })),
       },
       portal: { url: `${baseUrl}/portal`, password: portalPassword, logins },
+      fraudCase: fraudCase ? { id: fraudCase.id, ruleId: fraudCase.ruleId, heldStickers: fraudCase.heldStickers, cardNumber: cashierCard } : null,
       steps,
     };
     return result;
