@@ -54,12 +54,14 @@ describe('rule settings', () => {
       setRule('velocity.daily_purchases', { params: { perHour: 3 } }),
       setRule('velocity.daily_purchases', {}),
       setRule('velocity.daily_purchases', { reset: true, action: 'flag' }),
-      setRule('velocity.nonsense', { action: 'flag' }),
     ]);
     for (const res of refusals) expect(res.body.code, JSON.stringify(res.body)).toBe('VALIDATION_FAILED');
     expect(refusals[0].body.details.issues[0].message).toContain('allow, flag, block');
     expect(refusals[2].body.details.issues[0]).toMatchObject({ path: 'params.maxPurchases', message: 'must be between 1 and 1000' });
     expect(refusals[4].body.details.issues[0].message).toContain('maxPurchases');
+    const unknown = await setRule('velocity.nonsense', { action: 'flag' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ code: 'FRAUD_RULE_NOT_FOUND', details: { ruleId: 'velocity.nonsense' } });
     const unchanged = await api('GET', '/fraud/rules');
     expect(unchanged.body).toEqual(listed.body);
 

@@ -151,6 +151,7 @@ function absentValue(parameter: { name: string; schema?: { pattern?: string } })
   const pattern = parameter.schema?.pattern ?? '';
   const id = /^\^([a-z]*_)?\[0-9A-Za-z\]\{(\d+)\}\$$/.exec(pattern);
   if (id) return `${id[1] ?? ''}${'Z'.repeat(Number(id[2]))}`;
+  if (parameter.name === 'ruleId') return 'no.such_rule';
   if (pattern.startsWith('^[a-z]')) return 'no-such-tenant';
   throw new Error(`No absent value for path parameter ${parameter.name} (pattern ${pattern}): teach absentValue its format`);
 }

@@ -272,7 +272,7 @@ describe('redeeming a code', () => {
       world.clock.advance(2 * 3_600_000);
       const now = world.clock.now();
 
-      const res = await redeem(world, { code: voucher.code.toLowerCase(), orderRef: 'ORDER-77-Ä', orderAmountMinor: 300_020, currency: 'RUB' });
+      const res = await redeem(world, { code: voucher.code.toLowerCase(), orderRef: 'ORDER-77-Ä', shopperRef: `acct-${model.type}`, orderAmountMinor: 300_020, currency: 'RUB' });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.headers.get('idempotent-replayed')).toBeNull();
       expect(res.body).toEqual({
@@ -283,6 +283,7 @@ describe('redeeming a code', () => {
         offerId: offer.id,
         codeMask: voucher.codeMask,
         orderRef: 'ORDER-77-Ä',
+        shopperRef: `acct-${model.type}`,
         orderAmountMinor: 300_020,
         currency: 'RUB',
         discountMinor: 50_000,
@@ -307,6 +308,7 @@ describe('redeeming a code', () => {
           code_id: code.id,
           code_mask: voucher.codeMask,
           order_ref: 'ORDER-77-Ä',
+          shopper_ref: `acct-${model.type}`,
           order_amount_minor: '300020',
           currency: 'RUB',
           discount_minor: '50000',
@@ -350,6 +352,7 @@ describe('redeeming a code', () => {
             offerId: offer.id,
             codeMask: voucher.codeMask,
             orderRef: 'ORDER-77-Ä',
+            shopperRef: `acct-${model.type}`,
             orderAmountMinor: 300_020,
             discountMinor: 50_000,
             currency: 'RUB',

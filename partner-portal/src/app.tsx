@@ -12,6 +12,9 @@ import { RedemptionsPage } from './pages/partner/redemptions.tsx';
 import { CampaignsPage } from './pages/issuer/campaigns.tsx';
 import { RewardsPage } from './pages/issuer/rewards.tsx';
 import { CustomersPage } from './pages/issuer/customers.tsx';
+import { FraudCasesPage } from './pages/fraud/cases.tsx';
+import { FraudCasePage } from './pages/fraud/case-detail.tsx';
+import { FraudRulesPage } from './pages/fraud/rules.tsx';
 import { AgreementsPage } from './pages/shared/agreements.tsx';
 import { WebhooksPage } from './pages/shared/webhooks.tsx';
 import { ApiKeysPage } from './pages/shared/api-keys.tsx';
@@ -85,6 +88,9 @@ function Routed() {
         <Route path="/campaigns" element={<CampaignsPage />} />
         <Route path="/rewards" element={<RewardsPage />} />
         <Route path="/customers" element={<CustomersPage />} />
+        <Route path="/fraud" element={<FraudCasesPage />} />
+        <Route path="/fraud/cases/:caseId" element={<FraudCasePage />} />
+        <Route path="/fraud/rules" element={<FraudRulesPage />} />
         <Route path="/agreements" element={<AgreementsPage />} />
         <Route path="/settlement" element={<SettlementPage />} />
         <Route path="/settlement/:statementId" element={<StatementPage />} />

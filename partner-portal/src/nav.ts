@@ -18,6 +18,7 @@ export const NAV: NavItem[] = [
   { path: '/campaigns', label: 'Campaigns', group: 'Issuer', access: { tenantRole: 'issuer', scopes: ['campaigns:write'] } },
   { path: '/rewards', label: 'Reward catalog', group: 'Issuer', access: { tenantRole: 'issuer', scopes: ['campaigns:write'] } },
   { path: '/customers', label: 'Customers', group: 'Issuer', access: { tenantRole: 'issuer', scopes: ['customers:read'] } },
+  { path: '/fraud', label: 'Fraud review', group: 'Issuer', access: { tenantRole: 'issuer', scopes: ['fraud:review'] } },
   { path: '/agreements', label: 'Agreements', group: 'Coalition', access: { scopes: ['agreements:read'] } },
   { path: '/settlement', label: 'Settlement', group: 'Finance', access: { scopes: ['settlement:read'] } },
   { path: '/webhooks', label: 'Webhooks', group: 'Settings', access: { scopes: ['webhooks:manage'] } },

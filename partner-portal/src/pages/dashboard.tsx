@@ -1,7 +1,7 @@
 import { useCan, useSession } from '../session.tsx';
 import { EmptyState } from '../ui/components.tsx';
 import { humanize } from '../ui/format.ts';
-import { AdminWidget, AgreementsWidget, CampaignsWidget, FinanceWidget, OperatorWidget, PoolsWidget, RedemptionsWidget, WebhooksWidget } from './dashboard/widgets.tsx';
+import { AdminWidget, AgreementsWidget, CampaignsWidget, FinanceWidget, FraudWidget, OperatorWidget, PoolsWidget, RedemptionsWidget, WebhooksWidget } from './dashboard/widgets.tsx';
 
 function greeting(): string {
   const hour = new Date().getHours();
@@ -20,6 +20,7 @@ export function DashboardPage() {
     can({ tenantRole: 'partner', scopes: ['pools:write'] }) && <PoolsWidget key="pools" />,
     can({ tenantRole: 'partner', scopes: ['codes:redeem'] }) && <RedemptionsWidget key="redemptions" />,
     can({ tenantRole: 'issuer', scopes: ['campaigns:write'] }) && <CampaignsWidget key="campaigns" withStock={can({ tenantRole: 'issuer', scopes: ['customers:read'] })} />,
+    can({ tenantRole: 'issuer', scopes: ['fraud:review'] }) && <FraudWidget key="fraud" />,
     can({ scopes: ['agreements:read'] }) && <AgreementsWidget key="agreements" />,
     can({ scopes: ['admin'] }) && <AdminWidget key="admin" />,
     can({ scopes: ['webhooks:manage'] }) && <WebhooksWidget key="webhooks" />,

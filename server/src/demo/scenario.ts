@@ -480,7 +480,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       held = await api.call('POST', '/v1/pos/purchases', {
         key: issuerKeys.pos.secret,
         idempotencyKey: `demo-${receiptId}`,
-        body: { storeCode: 'DEMO-01', terminalId: 'till-2', cashierId: 'CASHIER-7', receiptId, occurredAt, customer: { cardNumber: cashierCard }, totalMinor: 60_000, currency: DEMO_CURRENCY, lines: receiptLines(60_000) },
+        body: { storeCode: 'DEMO-01', terminalId: 'till-2', cashierId: 'CASHIER-7', receiptId, occurredAt, customer: { cardNumber: cashierCard }, totalMinor: 120_000, currency: DEMO_CURRENCY, lines: receiptLines(120_000) },
       });
     }
     const fraudCase = held?.review ? await api.call<{ id: string; ruleId: string; summary: string; heldStickers: number }>('GET', `/v1/fraud/cases/${held.review.caseId}`, { key: issuerKeys.admin.secret }) : null;

@@ -12,7 +12,7 @@ export const exchangeProcedure = tenantProcedure
       tags: ['exchange'],
       summary: "Exchange a customer's stickers for a reward: one promo code and a signed voucher (idempotent)",
       description:
-        'Debits the stickers, takes one code from the partner pool and records the voucher in one transaction. A retry with the same Idempotency-Key returns the first answer (with Idempotent-Replayed: true); the same key with a different body is IDEMPOTENCY_KEY_REUSED.',
+        'Debits the stickers, takes one code from the partner pool and records the voucher in one transaction. A retry with the same Idempotency-Key returns the first answer (with Idempotent-Replayed: true); the same key with a different body is IDEMPOTENCY_KEY_REUSED. An anti-fraud rule of the issuer (docs/fraud.md) may refuse it with FRAUD_SUSPECTED: nothing is spent, and the case is open for review.',
       requestHeaders: z.object({ 'Idempotency-Key': z.string().describe('Required. A unique value per intended exchange (e.g. a UUID); send the same value when retrying.') }),
       protect: true,
     },

@@ -1,12 +1,18 @@
 import { sql } from 'kysely';
 import type { TenantDb } from '../db/database.ts';
-import { periodAround } from '../system/calendar.ts';
+import { localDate, periodAround } from '../system/calendar.ts';
 import type { FraudFinding } from './record-cases.ts';
 import { activeRule, type RuleSet } from './rules.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 const MAX_EVIDENCE = 50;
+
+/** The receipt's day in the issuer's time zone, as YYYY-MM-DD. */
+function localDay(at: Date, timeZone: string): string {
+  const { year, month, day } = localDate(at, timeZone);
+  return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
 
 export interface PurchaseFacts {
   customerId: string;
@@ -123,7 +129,7 @@ export async function checkPurchase(db: TenantDb, rules: RuleSet, facts: Purchas
   if (daily && dayCount > daily.params.maxPurchases!) {
     findings.push({
       rule: daily,
-      summary: `${dayCount} receipts on this card on ${day.start.toISOString().slice(0, 10)} (more than ${daily.params.maxPurchases})`,
+      summary: `${dayCount} receipts on this card on ${localDay(t, facts.timezone)} (more than ${daily.params.maxPurchases})`,
       evidence: { day: { from: day.start.toISOString(), to: day.end.toISOString() }, receiptsThatDay: dayCount, receipts: await receipts(db, facts.customerId, { from: day.start, to: day.end, fromInclusive: true }) },
     });
   }

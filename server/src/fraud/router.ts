@@ -37,7 +37,10 @@ export const fraudRouter = router({
     decide: tenantProcedure
       .meta({
         ...reviewer,
-        openapi: { method: 'POST', path: '/v1/fraud/cases/{caseId}/decision', tags: ['fraud'], summary: 'Decide a case: release or reverse held stickers, block the card, or dismiss', protect: true },
+        openapi: { method: 'POST', path: '/v1/fraud/cases/{caseId}/decision', tags: ['fraud'], summary: 'Decide a case: release or reverse held stickers, block the card, or dismiss',
+          description: 'Once per case: a decided case answers FRAUD_CASE_CLOSED; a decision that does not fit the case (release or reverse without held stickers, block_card without one card) answers FRAUD_DECISION_NOT_APPLICABLE.',
+          protect: true,
+        },
       })
       .input(decideCaseInputSchema)
       .output(fraudCaseOutputSchema)

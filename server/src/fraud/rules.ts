@@ -246,7 +246,7 @@ export async function listRules(db: TenantDb): Promise<FraudRule[]> {
 }
 
 export const updateRuleInputSchema = z.strictObject({
-  ruleId: fraudRuleIdSchema,
+  ruleId: z.string().regex(/^[a-z]+\.[a-z0-9_]+$/, 'must be a rule id such as velocity.daily_purchases'),
   action: fraudActionSchema.optional().describe('allow turns the rule off; flag, hold and block as the rule allows.'),
   params: z.record(z.string(), z.number()).optional().describe('Thresholds to change, by name; the others keep their values.'),
   reset: z.boolean().optional().describe('Back to the defaults (action and every threshold); nothing else may be sent with it.'),

@@ -46,6 +46,8 @@ export const NOT_FOUND_BY_PATH_PARAMETER: Record<string, ErrorCode> = {
   reconciliationId: 'RECONCILIATION_NOT_FOUND',
   userId: 'USER_NOT_FOUND',
   invitationId: 'INVITATION_NOT_FOUND',
+  ruleId: 'FRAUD_RULE_NOT_FOUND',
+  caseId: 'FRAUD_CASE_NOT_FOUND',
 };
 
 const ERROR_SCHEMA_REF = '#/components/schemas/Error';

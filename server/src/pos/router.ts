@@ -32,7 +32,8 @@ export const posRouter = router({
         path: '/v1/pos/purchases',
         tags: ['pos'],
         summary: 'Record a purchase and credit its stickers (idempotent)',
-        description: 'A retry with the same Idempotency-Key returns the first answer (with the header Idempotent-Replayed: true); the same key with a different body is refused with IDEMPOTENCY_KEY_REUSED.',
+        description:
+          "A retry with the same Idempotency-Key returns the first answer (with the header Idempotent-Replayed: true); the same key with a different body is refused with IDEMPOTENCY_KEY_REUSED. The issuer's anti-fraud rules (docs/fraud.md) judge the receipt in the same transaction: a flag or a hold shows in `review`, a block answers FRAUD_SUSPECTED and records nothing but the case.",
         requestHeaders: idempotencyHeader,
         protect: true,
       },

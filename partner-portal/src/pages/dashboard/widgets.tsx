@@ -306,3 +306,23 @@ export function OperatorWidget() {
     </Widget>
   );
 }
+
+// ---- fraud reviewer ---------------------------------------------------------------
+
+export function FraudWidget() {
+  const open = useQuery({ queryKey: ['fraud.cases.list', { status: 'open', limit: PAGE }], queryFn: () => api.fraud.cases.list.query({ status: 'open', limit: PAGE }) });
+  const cases = open.data?.cases ?? [];
+  const holds = cases.filter((c) => c.action === 'hold');
+  const held = holds.reduce((sum, c) => sum + c.heldStickers, 0);
+  const oldest = [...cases].sort((a, b) => a.openedAt.localeCompare(b.openedAt))[0];
+  return (
+    <Widget title="Fraud review" queries={[open]} actions={<Link to="/fraud">Review queue</Link>}>
+      {() => (
+        <div className="stat-links">
+          <StatLink label="Open cases" value={formatNumber(open.data?.openCount ?? 0)} to="/fraud" tone={(open.data?.openCount ?? 0) > 0 ? 'warn' : undefined} hint={oldest ? `oldest opened ${oldest.openedAt.slice(0, 10)}` : 'nothing to review'} />
+          <StatLink label="Holding stickers" value={countLabel(holds.length, cases.length === PAGE)} to="/fraud?action=hold" tone={holds.length > 0 ? 'warn' : undefined} hint={`${formatNumber(held)} stickers wait for a decision`} />
+        </div>
+      )}
+    </Widget>
+  );
+}

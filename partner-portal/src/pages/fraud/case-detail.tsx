@@ -3,7 +3,7 @@ import { useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, problemOf, type RouterInputs } from '../../api.ts';
 import { useCan, useSession } from '../../session.tsx';
-import { Alert, Badge, Button, Card, CopyButton, EmptyState, ErrorState, FormError, Loading, PageHeader, TextAreaField, fieldError } from '../../ui/components.tsx';
+import { Badge, Button, Card, CopyButton, EmptyState, ErrorState, FormError, Loading, PageHeader, TextAreaField, fieldError } from '../../ui/components.tsx';
 import { ConfirmDialog } from '../../ui/dialog.tsx';
 import { formatDateTime, formatMoney, formatNumber } from '../../ui/format.ts';
 import { useToast } from '../../ui/toast.tsx';
@@ -400,23 +400,35 @@ const TABLE_TITLES: Record<string, string> = {
 
 const COLUMN_LABELS: Record<string, string> = {
   receiptId: 'Receipt',
+  returnId: 'Return',
+  redemptionId: 'Redemption',
+  cardNumber: 'Card',
+  occurredAt: 'When',
+  redeemedAt: 'Redeemed',
   storeCode: 'Store',
   terminalId: 'Till',
   cashierId: 'Cashier',
-  occurredAt: 'When',
   totalMinor: 'Total',
-  returnId: 'Return',
   returnedMinor: 'Returned',
-  redemptionId: 'Redemption',
-  voucherId: 'Voucher',
-  codeMask: 'Code',
   orderRef: 'Order',
+  codeMask: 'Code',
+  voucherId: 'Voucher',
   customerId: 'Customer',
-  redeemedAt: 'Redeemed',
-  cardNumber: 'Card',
   phoneHint: 'Phone',
   vouchers30d: 'Vouchers (30 days)',
 };
+
+/** Keys in the order of a label table (the order people read them in), anything unlisted after. */
+function orderKeys(keys: string[], labels: Record<string, string>): string[] {
+  const order = Object.keys(labels);
+  const rank = (key: string) => (order.includes(key) ? order.indexOf(key) : order.length);
+  return [...keys].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Numbers right-aligned; the till is the first thing a tablet can do without. */
+function cellClass(key: string): string | undefined {
+  return [isMoney(key) || key === 'vouchers30d' ? 'num' : '', key === 'terminalId' ? 'wide' : ''].filter(Boolean).join(' ') || undefined;
+}
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
@@ -476,7 +488,7 @@ function Pair({ name, value, names }: { name: string; value: unknown; names: Nam
  * (the receipt of this hit and receipts still held marked), everything else as facts.
  */
 function Evidence({ evidence, names, thisPurchase, heldPurchases }: { evidence: Record<string, unknown>; names: Names; thisPurchase: string | null; heldPurchases: Set<string> }) {
-  const entries = Object.entries(evidence);
+  const entries = orderKeys(Object.keys(evidence), EVIDENCE_LABELS).map((key) => [key, evidence[key]] as [string, unknown]);
   const tables = entries.filter(([, value]) => Array.isArray(value) && value.length > 0 && value.every(isRow)) as [string, Row[]][];
   const facts = entries.filter(([name]) => !tables.some(([table]) => table === name));
   return (
@@ -496,9 +508,9 @@ function Evidence({ evidence, names, thisPurchase, heldPurchases }: { evidence: 
 }
 
 function EvidenceTable({ title, rows, names, thisPurchase, heldPurchases }: { title: string; rows: Row[]; names: Names; thisPurchase: string | null; heldPurchases: Set<string> }) {
-  const keys = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-  // Purchase ids are for machines; the receipt id next to them is what people read.
-  const columns = keys.filter((key) => !(key === 'purchaseId' && keys.includes('receiptId')));
+  const keys = orderKeys([...new Set(rows.flatMap((row) => Object.keys(row)))], COLUMN_LABELS);
+  // Purchase ids are for machines (the receipt id next to them is what people read); a column empty on every row says nothing.
+  const columns = keys.filter((key) => !(key === 'purchaseId' && keys.includes('receiptId')) && rows.some((row) => row[key] !== null && row[key] !== undefined && row[key] !== ''));
   const noteOf = (row: Row): string | null => {
     const purchaseId = typeof row.purchaseId === 'string' ? row.purchaseId : null;
     if (!purchaseId) return null;
@@ -517,7 +529,7 @@ function EvidenceTable({ title, rows, names, thisPurchase, heldPurchases }: { ti
           <thead>
             <tr>
               {columns.map((key) => (
-                <th key={key} scope="col" className={isMoney(key) || key === 'vouchers30d' ? 'num' : undefined}>
+                <th key={key} scope="col" className={cellClass(key)}>
                   {COLUMN_LABELS[key] ?? labelOf(key)}
                 </th>
               ))}
@@ -530,7 +542,7 @@ function EvidenceTable({ title, rows, names, thisPurchase, heldPurchases }: { ti
               return (
                 <tr key={index} className={note?.startsWith('This receipt') ? 'fraud-row-mark' : undefined}>
                   {columns.map((key) => (
-                    <td key={key} className={isMoney(key) || key === 'vouchers30d' ? 'num' : undefined}>
+                    <td key={key} className={cellClass(key)}>
                       {formatValue(key, row[key], names)}
                     </td>
                   ))}
@@ -571,8 +583,8 @@ function DecisionDialog({ fraudCase: c, decision, held, onClose }: { fraudCase: 
       onClose();
     },
     onError: (error) => {
-      // Someone else decided meanwhile: show the case as it is now.
-      if (problemOf(error).code === 'FRAUD_CASE_CLOSED') void queryClient.invalidateQueries({ queryKey: ['fraud.cases.get', c.id] });
+      // Someone decided meanwhile, or a return took the held stickers back: show the case as it is now.
+      if (['FRAUD_CASE_CLOSED', 'FRAUD_DECISION_NOT_APPLICABLE'].includes(problemOf(error).code)) void queryClient.invalidateQueries({ queryKey: ['fraud.cases.get', c.id] });
     },
   });
   const dialog = DIALOGS[decision];
@@ -585,12 +597,14 @@ function DecisionDialog({ fraudCase: c, decision, held, onClose }: { fraudCase: 
       busy={decide.isPending}
       onClose={onClose}
       onConfirm={() => {
-        if (!reason.trim()) {
+        // The server keeps the reason as one line of text: line breaks become spaces.
+        const text = reason.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+        if (!text) {
           setReasonError('Say why: the reason is kept with the case and in the audit log.');
           return;
         }
         setReasonError(undefined);
-        decide.mutate({ caseId: c.id, decision, reason: reason.trim() });
+        decide.mutate({ caseId: c.id, decision, reason: text });
       }}
     >
       <DecisionEffect decision={decision} held={held} card={card} />
@@ -629,7 +643,7 @@ function DecisionEffect({ decision, held, card }: { decision: DecisionInput; hel
       return (
         <>
           <p>
-            <strong>{capitalize(card)}</strong> is blocked: its purchases earn no stickers and its exchanges are refused.
+            <strong>{capitalize(card)}</strong> is blocked: receipts and exchanges on it are refused (<code>CUSTOMER_BLOCKED</code>), so it earns and spends nothing.
             {held > 0 && (
               <>
                 {' '}

@@ -61,10 +61,10 @@ export function FraudCasesPage() {
       header: 'Opened',
       render: (c) => (
         <span className="fraud-cell">
-          <Link to={`/fraud/cases/${c.id}`} onClick={(event) => event.stopPropagation()} className="fraud-nowrap">
+          <Link to={`/fraud/cases/${c.id}`} onClick={(event) => event.stopPropagation()} className="fraud-when">
             {formatDateTime(c.openedAt, timeZone)}
           </Link>
-          {c.lastHitAt !== c.openedAt && <span className="fraud-sub fraud-nowrap">last hit {formatDateTime(c.lastHitAt, timeZone)}</span>}
+          {c.lastHitAt !== c.openedAt && <span className="fraud-sub fraud-when">last hit {formatDateTime(c.lastHitAt, timeZone)}</span>}
         </span>
       ),
     },
@@ -72,16 +72,15 @@ export function FraudCasesPage() {
       key: 'rule',
       header: 'Rule',
       render: (c) => (
-        <span className="fraud-cell">
-          <span>{c.ruleTitle}</span>
-          <span className="fraud-sub fraud-mono">{c.ruleId}</span>
+        <span className="fraud-rule-title" title={c.ruleId}>
+          {c.ruleTitle}
         </span>
       ),
     },
     { key: 'subject', header: 'Card / subject', render: (c) => <SubjectCell fraudCase={c} /> },
     { key: 'action', header: 'Action', render: (c) => <ActionBadge action={c.action} /> },
     { key: 'hits', header: 'Hits', align: 'right', render: (c) => formatNumber(c.hits) },
-    { key: 'held', header: 'Held stickers', align: 'right', wide: true, render: (c) => (c.heldStickers > 0 ? formatNumber(c.heldStickers) : <span className="muted">—</span>) },
+    { key: 'held', header: 'Held', align: 'right', wide: true, render: (c) => (c.heldStickers > 0 ? formatNumber(c.heldStickers) : <span className="muted">—</span>) },
     { key: 'summary', header: 'What it saw', wide: true, render: (c) => <span className="fraud-summary" title={c.summary}>{c.summary}</span> },
     { key: 'status', header: 'Status', render: (c) => <CaseStatusBadge fraudCase={c} /> },
   ];
@@ -98,7 +97,7 @@ export function FraudCasesPage() {
         }
       />
       <FraudTabs current="queue" openCount={openCount} />
-      <div className="filters" role="search" aria-label="Filter cases">
+      <div className="filters fraud-filters" role="search" aria-label="Filter cases">
         <SelectField
           label="Status"
           value={status}

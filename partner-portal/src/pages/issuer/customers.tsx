@@ -180,7 +180,18 @@ function CustomerView({ customer }: { customer: Customer }) {
             <>
               <StatGrid>
                 <Stat label="Available stickers" value={formatNumber(b.available)} tone={b.available < 0 ? 'bad' : 'good'} hint={b.available < 0 ? 'Negative after a return of spent stickers' : 'Can be exchanged now'} />
-                <Stat label="Pending stickers" value={formatNumber(b.pending)} hint={nextRelease ? `Next ${plural(nextRelease.stickers, 'sticker')} on ${formatDate(nextRelease.availableAt, timeZone)}` : 'Nothing on hold'} />
+                <Stat
+                  label="Pending stickers"
+                  value={formatNumber(b.pending)}
+                  tone={b.heldForReview > 0 ? 'warn' : undefined}
+                  hint={
+                    b.heldForReview > 0
+                      ? `${plural(b.heldForReview, 'sticker')} held for a fraud review`
+                      : nextRelease
+                        ? `Next ${plural(nextRelease.stickers, 'sticker')} on ${formatDate(nextRelease.availableAt, timeZone)}`
+                        : 'Nothing on hold'
+                  }
+                />
                 <Stat label="Expiring soon" value={formatNumber(expiring)} tone={expiring > 0 ? 'warn' : undefined} hint={firstBurn ? `Burn on ${formatDate(firstBurn.burnAt, timeZone)}` : 'Nothing burns soon'} />
               </StatGrid>
               {b.expiringSoon.map((e) => (
@@ -211,7 +222,7 @@ function CustomerView({ customer }: { customer: Customer }) {
                     rowKey={(r) => `${r.campaignId}-${r.availableAt}`}
                     empty={<p className="muted small">Nothing on hold: every sticker earned is available.</p>}
                     columns={[
-                      { key: 'when', header: 'Available from', render: (r) => formatDateTime(r.availableAt, timeZone) },
+                      { key: 'when', header: 'Available from', render: (r) => (r.heldForReview ? <Badge tone="warn">Held for fraud review</Badge> : formatDateTime(r.availableAt, timeZone)) },
                       { key: 'campaign', header: 'Campaign', wide: true, render: (r) => nameOf(r.campaignId) },
                       { key: 'stickers', header: 'Stickers', align: 'right', render: (r) => formatNumber(r.stickers) },
                     ]}

@@ -23,6 +23,8 @@ export const SCOPE_OPTIONS = [
   { value: 'codes:export', label: 'codes:export', hint: 'export issued codes' },
   { value: 'agreements:read', label: 'agreements:read', hint: 'read agreements' },
   { value: 'agreements:write', label: 'agreements:write', hint: 'propose, accept, suspend agreements' },
+  { value: 'fraud:review', label: 'fraud:review', hint: 'the anti-fraud review queue and its decisions; read the rules' },
+  { value: 'fraud:rules', label: 'fraud:rules', hint: 'change the anti-fraud rules' },
 ] as const satisfies readonly { value: TenantScope; label: string; hint: string }[];
 
 export type PortalRole = 'admin' | 'pool_manager' | 'marketer' | 'finance' | 'fraud_reviewer';
@@ -33,7 +35,7 @@ export const ROLE_OPTIONS: { value: PortalRole; label: string; hint: string }[] 
   { value: 'pool_manager', label: 'Pool manager', hint: 'offers, code pools, redemptions and code exports' },
   { value: 'marketer', label: 'Marketer', hint: 'campaigns, the reward catalog and customers' },
   { value: 'finance', label: 'Finance', hint: 'settlement statements and agreements' },
-  { value: 'fraud_reviewer', label: 'Fraud reviewer', hint: 'look up customers and their history' },
+  { value: 'fraud_reviewer', label: 'Fraud reviewer', hint: 'review anti-fraud cases (release, reverse, block card, dismiss), read the rules, look up customers' },
 ];
 
 export function roleLabel(role: string): string {

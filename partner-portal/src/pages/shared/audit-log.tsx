@@ -51,6 +51,9 @@ const ACTIONS: Record<string, string> = {
   'reward.status_changed': 'Changed reward status',
   'codes.exported': 'Exported codes',
   'customer.blocked': 'Blocked customer',
+  'fraud.rule_updated': 'Changed an anti-fraud rule',
+  'fraud.rule_reset': 'Reset an anti-fraud rule to its defaults',
+  'fraud.case_decided': 'Decided an anti-fraud case',
   'customer.unblocked': 'Unblocked customer',
 };
 
