@@ -289,3 +289,94 @@ describe('returns', () => {
     expect((await api('GET', `/fraud/cases/${flagged.id}`)).body.hitList[0].evidence.returns).toHaveLength(2);
   });
 });
+
+describe('edges the rules must get right', () => {
+  it('keeps refusing blocked exchanges (never a 500) while a reviewer closes their case', async () => {
+    await setRule('exchange.daily_cap', { action: 'block', params: { maxExchanges: 1 } });
+    const { reward } = await rewardWithCodes(world, codeList('RACE-', 5));
+    const [customerId] = await customersWithStickers(world, 1, 100);
+    expect((await exchange(world, { customer: { customerId }, rewardId: reward.id })).status).toBe(200);
+    const first = await exchange(world, { customer: { customerId }, rewardId: reward.id });
+    const caseId = first.body.details.caseId as string;
+    const [decided, ...attempts] = await Promise.all([
+      api('POST', `/fraud/cases/${caseId}/decision`, { decision: 'dismiss', reason: 'Checked with the customer' }),
+      ...Array.from({ length: 10 }, () => exchange(world, { customer: { customerId }, rewardId: reward.id })),
+    ]);
+    expect(decided.status).toBe(200);
+    for (const res of attempts) expect(res.body.code).toBe('FRAUD_SUSPECTED');
+    // Every refusal is a hit: on the case before it closed, or on the one opened after.
+    const cases = await casesOf(customerId!);
+    expect(cases.reduce((sum, c) => sum + c.hits, 0)).toBe(11);
+    expect(cases.filter((c) => c.status === 'open').length).toBeLessThanOrEqual(1);
+
+    // The same moment, pinned down: a reviewer's transaction holds the open case while a
+    // refusal is recorded, then closes it. The refusal waits, then opens a new case.
+    const openId = (await exchange(world, { customer: { customerId }, rewardId: reward.id })).body.details.caseId as string;
+    const reviewer = await world.issuerDb().startTransaction().execute();
+    await reviewer.selectFrom('fraud_cases').select('id').where('id', '=', openId).forUpdate().execute();
+    const pending = exchange(world, { customer: { customerId }, rewardId: reward.id });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await reviewer
+      .updateTable('fraud_cases')
+      .set({ status: 'closed', decision: 'dismissed', decided_by: 'test', decided_at: world.clock.now(), decision_reason: 'closed while a hit arrived' })
+      .where('id', '=', openId)
+      .execute();
+    await reviewer.commit().execute();
+    const refused = await pending;
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('FRAUD_SUSPECTED');
+    expect(refused.body.details.caseId).not.toBe(openId);
+    expect((await api('GET', `/fraud/cases/${refused.body.details.caseId}`)).body).toMatchObject({ status: 'open', hits: 1 });
+    await setRule('exchange.daily_cap', { reset: true });
+  });
+
+  it("counts a cashier per store: cashier 1 of five different stores is five cashiers", async () => {
+    const cardNumber = card();
+    const start = world.clock.now().getTime() - 5 * 60 * 60 * 1000;
+    const responses = [];
+    for (let i = 0; i < 5; i += 1) {
+      responses.push(await buy(cardNumber, { storeCode: `CHAIN-${i}`, cashierId: '1', occurredAt: new Date(start + i * 45 * 60 * 1000).toISOString() }));
+    }
+    expect(responses.map((res) => res.body.review)).toEqual([null, null, null, null, null]);
+    const sameStore = card();
+    for (let i = 0; i < 5; i += 1) responses.push(await buy(sameStore, { storeCode: 'CHAIN-0', cashierId: '1', occurredAt: new Date(start + i * 45 * 60 * 1000).toISOString() }));
+    expect(responses.at(-1)!.body.review).toMatchObject({ action: 'hold' });
+    const [held] = await casesOf(responses.at(-1)!.body.customerId);
+    expect(held).toMatchObject({ ruleId: 'cashier.own_card_shift', summary: expect.stringContaining('cashier 1 at CHAIN-0') });
+  });
+
+  it('judges the return ratio on the same receipts on both sides: returns of an old receipt do not count against new ones', async () => {
+    const cardNumber = card();
+    const old = await buy(cardNumber, { receiptId: `OLD-${cardNumber}`, totalMinor: 1_000_000, lines: [{ sku: 'SOFA', quantity: 1, amountMinor: 1_000_000 }] });
+    expect(old.status).toBe(200);
+    world.clock.advanceDays(80);
+    const later = await createCampaign(world.system.baseUrl, world.issuer.key, campaignBody(world.clock.now(), { name: 'Winter' }));
+    expect(later.id).toBeDefined();
+    world.clock.advanceDays(15);
+    for (let i = 0; i < 3; i += 1) {
+      await buy(cardNumber, { receiptId: `NEW-${i}-${cardNumber}`, totalMinor: 33_400, lines: [{ sku: 'TEA', quantity: 1, amountMinor: 33_400 }] });
+    }
+    const returned = [];
+    for (let i = 0; i < 3; i += 1) {
+      returned.push(
+        await recordReturn(world.system.baseUrl, world.issuer.key, {
+          storeCode: 'MSK-001',
+          receiptId: `OLD-${cardNumber}`,
+          returnId: `OLD-RET-${i}`,
+          occurredAt: world.clock.now().toISOString(),
+          lines: [{ sku: 'SOFA-CUSHION', quantity: 1, amountMinor: 20_000 }],
+        }),
+      );
+    }
+    // 600.00 of a 10,000.00 receipt from 95 days ago: not 60% of the 1,002.00 bought since.
+    for (const res of returned) expect(res.body.review, JSON.stringify(res.body)).toBeNull();
+    // Returning most of the new receipts is what the rule is for.
+    const back = [];
+    for (let i = 0; i < 3; i += 1) {
+      back.push(await recordReturn(world.system.baseUrl, world.issuer.key, { storeCode: 'MSK-001', receiptId: `NEW-${i}-${cardNumber}`, returnId: `NEW-RET-${i}`, occurredAt: world.clock.now().toISOString() }));
+    }
+    expect(back.map((res) => res.body.review?.action ?? null)).toEqual([null, null, 'flag']);
+    const [ratio] = (await api('GET', `/fraud/cases?ruleId=returns.ratio&customerId=${back[2]!.body.customerId}`)).body.cases;
+    expect(ratio.summary).toContain('returned 100%');
+  });
+});

@@ -117,6 +117,9 @@ describe('fraud review in the portal', () => {
     const context = await newContext(browser, world.system.baseUrl);
     const page = await context.newPage();
     await signIn(page, reviewer);
+    // The dashboard's Fraud review card: 3 open cases, all holding stickers (4 + 2 + 2).
+    await expect.poll(() => page.getByRole('link', { name: /Open cases/ }).textContent()).toMatch(/^Open cases3oldest opened /);
+    await expect.poll(() => page.getByRole('link', { name: /Holding stickers/ }).textContent()).toBe('Holding stickers38 stickers wait for a decision');
     await openQueue(page);
     await expect.poll(() => page.getByTestId('open-count').textContent()).toBe('3');
 

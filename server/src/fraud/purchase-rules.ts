@@ -32,7 +32,7 @@ async function receipts(
   db: TenantDb,
   customerId: string,
   window: { from: Date; to: Date; fromInclusive?: boolean },
-  filter: { cashierId?: string; otherThanStore?: string } = {},
+  filter: { cashierId?: string; storeCode?: string; otherThanStore?: string } = {},
 ): Promise<ReceiptEvidence[]> {
   let query = db
     .selectFrom('purchases')
@@ -41,6 +41,7 @@ async function receipts(
     .where('occurred_at', window.fromInclusive ? '>=' : '>', window.from)
     .where('occurred_at', '<', window.to);
   if (filter.cashierId !== undefined) query = query.where('cashier_id', '=', filter.cashierId);
+  if (filter.storeCode !== undefined) query = query.where('store_code', '=', filter.storeCode);
   if (filter.otherThanStore !== undefined) query = query.where('store_code', '<>', filter.otherThanStore);
   const rows = await query.orderBy('occurred_at').limit(MAX_EVIDENCE).execute();
   return rows.map((row) => ({
@@ -82,10 +83,10 @@ export async function checkPurchase(db: TenantDb, rules: RuleSet, facts: Purchas
   const stats = await db
     .selectFrom('purchases')
     .select([
-      sql<string>`count(*) filter (where occurred_at >= ${day.start} and occurred_at < ${day.end})`.as('dayCount'),
-      sql<string>`count(*) filter (where cashier_id = ${cashier} and occurred_at > ${shiftFrom} and occurred_at <= ${t})`.as('shiftCount'),
+      sql<string>`count(*) filter (where occurred_at >= ${day.start} and occurred_at <= ${t})`.as('dayCount'),
+      sql<string>`count(*) filter (where store_code = ${facts.storeCode} and cashier_id = ${cashier} and occurred_at > ${shiftFrom} and occurred_at <= ${t})`.as('shiftCount'),
       sql<string>`count(*) filter (where occurred_at > ${monthFrom} and occurred_at <= ${t})`.as('monthCount'),
-      sql<string>`count(*) filter (where cashier_id = ${cashier} and occurred_at > ${monthFrom} and occurred_at <= ${t})`.as('monthCashierCount'),
+      sql<string>`count(*) filter (where store_code = ${facts.storeCode} and cashier_id = ${cashier} and occurred_at > ${monthFrom} and occurred_at <= ${t})`.as('monthCashierCount'),
       sql<number>`count(distinct store_code) filter (where store_code <> ${facts.storeCode} and occurred_at > ${hopFrom} and occurred_at < ${hopTo})`.as('hopStores'),
     ])
     .select((eb) =>
@@ -111,8 +112,8 @@ export async function checkPurchase(db: TenantDb, rules: RuleSet, facts: Purchas
   if (shift && cashier !== null && shiftCount > shift.params.maxReceipts!) {
     findings.push({
       rule: shift,
-      summary: `${shiftCount} receipts on this card by cashier ${cashier} within ${shift.params.shiftHours} h (more than ${shift.params.maxReceipts})`,
-      evidence: { cashierId: cashier, storeCode: facts.storeCode, receiptsInShift: shiftCount, receipts: await receipts(db, facts.customerId, { from: shiftFrom, to: new Date(t.getTime() + 1) }, { cashierId: cashier }) },
+      summary: `${shiftCount} receipts on this card by cashier ${cashier} at ${facts.storeCode} within ${shift.params.shiftHours} h (more than ${shift.params.maxReceipts})`,
+      evidence: { cashierId: cashier, storeCode: facts.storeCode, receiptsInShift: shiftCount, receipts: await receipts(db, facts.customerId, { from: shiftFrom, to: new Date(t.getTime() + 1) }, { cashierId: cashier, storeCode: facts.storeCode }) },
     });
   }
   const monthCount = Number(stats.monthCount);
@@ -121,8 +122,8 @@ export async function checkPurchase(db: TenantDb, rules: RuleSet, facts: Purchas
     const percent = Math.round((monthCashierCount * 100) / monthCount);
     findings.push({
       rule: share,
-      summary: `cashier ${cashier} rang up ${monthCashierCount} of this card's ${monthCount} receipts in 30 days (${percent}%, more than ${share.params.maxSharePercent}%)`,
-      evidence: { cashierId: cashier, receipts30d: monthCount, byCashier30d: monthCashierCount, sharePercent: percent },
+      summary: `cashier ${cashier} at ${facts.storeCode} rang up ${monthCashierCount} of this card's ${monthCount} receipts in 30 days (${percent}%, more than ${share.params.maxSharePercent}%)`,
+      evidence: { cashierId: cashier, storeCode: facts.storeCode, receipts30d: monthCount, byCashier30d: monthCashierCount, sharePercent: percent },
     });
   }
   const dayCount = Number(stats.dayCount);
@@ -130,7 +131,7 @@ export async function checkPurchase(db: TenantDb, rules: RuleSet, facts: Purchas
     findings.push({
       rule: daily,
       summary: `${dayCount} receipts on this card on ${localDay(t, facts.timezone)} (more than ${daily.params.maxPurchases})`,
-      evidence: { day: { from: day.start.toISOString(), to: day.end.toISOString() }, receiptsThatDay: dayCount, receipts: await receipts(db, facts.customerId, { from: day.start, to: day.end, fromInclusive: true }) },
+      evidence: { day: { from: day.start.toISOString(), to: day.end.toISOString() }, receiptsThatDay: dayCount, receipts: await receipts(db, facts.customerId, { from: day.start, to: new Date(t.getTime() + 1), fromInclusive: true }) },
     });
   }
   const monthStickers = Number(stats.monthStickers) + facts.stickers;

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { customAlphabet } from 'nanoid';
 import type { TenantDb } from '../db/database.ts';
 import type { FraudAction, FraudCaseAction } from '../db/tables.ts';
@@ -76,30 +77,28 @@ export async function recordHits(
     const isPrimary = finding === primary;
     const held = isPrimary && input.held?.length ? input.held : null;
     const heldStickers = held?.reduce((sum, entry) => sum + entry.stickers, 0) ?? 0;
-    const id = newCaseId();
-    const opened = await trx
+    // One statement: a new case, or one more hit on the open one. When a reviewer closes
+    // that case meanwhile, PostgreSQL retries the insert and a new case opens.
+    const row = await trx
       .insertInto('fraud_cases')
-      .values({ id, rule_id: finding.rule.id, subject_key: subjectKey, customer_id: input.customerId, action, summary: finding.summary, held_stickers: heldStickers, opened_at: input.now, last_hit_at: input.now })
-      .onConflict((oc) => oc.columns(['rule_id', 'subject_key']).where('status', '=', 'open').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    let caseId = opened?.id;
-    if (!caseId) {
-      const existing = await trx
-        .selectFrom('fraud_cases')
-        .select(['id', 'action'])
-        .where('rule_id', '=', finding.rule.id)
-        .where('subject_key', '=', subjectKey)
-        .where('status', '=', 'open')
-        .forUpdate()
-        .executeTakeFirstOrThrow();
-      caseId = existing.id;
-      await trx
-        .updateTable('fraud_cases')
-        .set((eb) => ({ hits: eb('hits', '+', 1), held_stickers: eb('held_stickers', '+', heldStickers), last_hit_at: input.now, summary: finding.summary, action: strongerAction(existing.action, action) as FraudCaseAction }))
-        .where('id', '=', caseId)
-        .execute();
-    }
+      .values({ id: newCaseId(), rule_id: finding.rule.id, subject_key: subjectKey, customer_id: input.customerId, action, summary: finding.summary, held_stickers: heldStickers, opened_at: input.now, last_hit_at: input.now })
+      .onConflict((oc) =>
+        oc
+          .columns(['rule_id', 'subject_key'])
+          .where('status', '=', 'open')
+          .doUpdateSet((eb) => ({
+            hits: eb('fraud_cases.hits', '+', 1),
+            held_stickers: eb('fraud_cases.held_stickers', '+', eb.ref('excluded.held_stickers')),
+            last_hit_at: eb.ref('excluded.last_hit_at'),
+            summary: eb.ref('excluded.summary'),
+            // The stronger of the two: block over hold over flag.
+            action: sql<FraudCaseAction>`case when array_position(array['flag', 'hold', 'block'], excluded.action) > array_position(array['flag', 'hold', 'block'], fraud_cases.action) then excluded.action else fraud_cases.action end`,
+          })),
+      )
+      .returning(['id', sql<boolean>`xmax = 0`.as('opened')])
+      .executeTakeFirstOrThrow();
+    const caseId = row.id;
+    const opened = row.opened;
     await trx
       .insertInto('fraud_case_hits')
       .values({

@@ -156,27 +156,40 @@ async function heldEntries(db: TenantDb, caseId: string): Promise<HeldEntry[]> {
   return hits.flatMap((hit) => ((hit.held as HeldStickers[] | null) ?? []).map((entry) => ({ ...entry, purchaseId: hit.purchase_id! })));
 }
 
-/** What is still held per receipt and campaign: the held-dated ledger rows of the receipt (its accrual, less returns since). */
-async function stillHeld(db: TenantDb, entries: readonly HeldEntry[]): Promise<(HeldEntry & { remaining: number })[]> {
+/**
+ * What is still held per receipt and campaign: the held-dated ledger rows of the receipt
+ * (its accrual, less returns since). Held stickers of a campaign that has burned burned
+ * with it: they are marked, and no decision moves them.
+ */
+async function stillHeld(db: TenantDb, entries: readonly HeldEntry[], now: Date): Promise<(HeldEntry & { remaining: number; burned: boolean })[]> {
   if (!entries.length) return [];
-  const rows = await db
-    .selectFrom('sticker_ledger')
-    .select(['purchase_id', 'campaign_id', 'available_at', 'amount'])
-    .where('purchase_id', 'in', [...new Set(entries.map((entry) => entry.purchaseId))])
-    .execute();
+  const [rows, campaigns] = await Promise.all([
+    db
+      .selectFrom('sticker_ledger')
+      .select(['purchase_id', 'campaign_id', 'available_at', 'amount'])
+      .where('purchase_id', 'in', [...new Set(entries.map((entry) => entry.purchaseId))])
+      .execute(),
+    db
+      .selectFrom('campaigns')
+      .select(['id', 'burned_at', 'burn_at'])
+      .where('id', 'in', [...new Set(entries.map((entry) => entry.campaignId))])
+      .execute(),
+  ]);
+  const burned = new Set(campaigns.filter((campaign) => campaign.burned_at !== null || campaign.burn_at <= now).map((campaign) => campaign.id));
   return entries.map((entry) => ({
     ...entry,
+    burned: burned.has(entry.campaignId),
     remaining: rows
       .filter((row) => row.purchase_id === entry.purchaseId && row.campaign_id === entry.campaignId && row.available_at.getTime() === new Date(entry.heldUntil).getTime())
       .reduce((sum, row) => sum + row.amount, 0),
   }));
 }
 
-export async function getCase(db: TenantDb, caseId: string): Promise<z.infer<typeof fraudCaseDetailSchema>> {
+export async function getCase(db: TenantDb, caseId: string, now: Date): Promise<z.infer<typeof fraudCaseDetailSchema>> {
   const row = (await casesQuery(db).where('f.id', '=', caseId).executeTakeFirst()) as CaseRow | undefined;
   if (!row) throw caseNotFound(caseId);
   const hits = await db.selectFrom('fraud_case_hits').selectAll().where('case_id', '=', caseId).orderBy('id').limit(500).execute();
-  const held = row.status === 'open' ? await stillHeld(db, await heldEntries(db, caseId)) : [];
+  const held = row.status === 'open' ? await stillHeld(db, await heldEntries(db, caseId), now) : [];
   return {
     ...toCase(row),
     hitList: hits.map((hit) => ({
@@ -189,7 +202,7 @@ export async function getCase(db: TenantDb, caseId: string): Promise<z.infer<typ
       evidence: hit.evidence as Record<string, unknown>,
       held: (hit.held as HeldStickers[] | null) ?? null,
     })),
-    stillHeld: held.filter((entry) => entry.remaining > 0).map((entry) => ({ purchaseId: entry.purchaseId, campaignId: entry.campaignId, stickers: entry.remaining, availableAt: entry.availableAt })),
+    stillHeld: held.filter((entry) => entry.remaining > 0 && !entry.burned).map((entry) => ({ purchaseId: entry.purchaseId, campaignId: entry.campaignId, stickers: entry.remaining, availableAt: entry.availableAt })),
   };
 }
 
@@ -230,8 +243,8 @@ export async function decideCase(
         decidedBy: current.decided_by_name ?? current.decided_by,
       });
     }
-    const entries = await stillHeld(trx, await heldEntries(trx, current.id));
-    const holding = entries.some((entry) => entry.remaining > 0);
+    const entries = await stillHeld(trx, await heldEntries(trx, current.id), now);
+    const holding = entries.some((entry) => entry.remaining > 0 && !entry.burned);
     if ((input.decision === 'release' || input.decision === 'reverse') && !holding) {
       throw new AppError('FRAUD_DECISION_NOT_APPLICABLE', `Case ${current.id} holds no stickers (its rule ${current.action === 'hold' ? 'held stickers that returns have since taken back' : `${current.action === 'flag' ? 'flagged' : 'blocked'} the request`}): dismiss it or block the card.`, {
         caseId: current.id,
@@ -257,7 +270,7 @@ export async function decideCase(
       if (entry.remaining <= 0) continue;
       const heldUntil = new Date(entry.heldUntil);
       const base = { customer_id: current.customer_id!, campaign_id: entry.campaignId, recorded_at: now, purchase_id: entry.purchaseId, return_id: null, actor: context.actor, reason, reference: current.id };
-      if (!open.has(entry.campaignId)) {
+      if (entry.burned || !open.has(entry.campaignId)) {
         moved.burned.push({ purchaseId: entry.purchaseId, campaignId: entry.campaignId, stickers: entry.remaining });
       } else if (release) {
         const availableAt = new Date(Math.max(new Date(entry.availableAt).getTime(), now.getTime()));

@@ -33,7 +33,7 @@ export const fraudRouter = router({
       .meta({ ...reviewer, openapi: { method: 'GET', path: '/v1/fraud/cases/{caseId}', tags: ['fraud'], summary: 'One case with its evidence and what it still holds', protect: true } })
       .input(z.strictObject({ caseId: fraudCaseIdSchema }))
       .output(fraudCaseDetailSchema)
-      .query(({ ctx, input }) => getCase(ctx.tenant.db, input.caseId)),
+      .query(({ ctx, input }) => getCase(ctx.tenant.db, input.caseId, ctx.services.clock.now())),
     decide: tenantProcedure
       .meta({
         ...reviewer,

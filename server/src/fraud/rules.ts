@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { TenantDb } from '../db/database.ts';
 import type { FraudAction } from '../db/tables.ts';
@@ -43,7 +44,7 @@ export const FRAUD_RULES = [
     id: 'cashier.own_card_shift',
     stage: 'purchase',
     title: "Cashier's own card: many receipts in one shift",
-    description: 'One card collects more than `maxReceipts` receipts rung up by the same cashier within `shiftHours` hours: the cashier scanning their own card for customers who have none.',
+    description: 'One card collects more than `maxReceipts` receipts rung up by the same cashier (a cashierId at one store) within `shiftHours` hours: the cashier scanning their own card for customers who have none.',
     actions: ['allow', 'flag', 'hold', 'block'],
     defaultAction: 'hold',
     params: {
@@ -55,7 +56,7 @@ export const FRAUD_RULES = [
     id: 'cashier.own_card_share',
     stage: 'purchase',
     title: "Cashier's own card: one cashier rings up most of a card's receipts",
-    description: "Over the last 30 days more than `maxSharePercent`% of a card's receipts (at least `minReceipts` of them) were rung up by the cashier of this receipt.",
+    description: "Over the last 30 days more than `maxSharePercent`% of a card's receipts (at least `minReceipts` of them) were rung up by the cashier of this receipt, at this store.",
     actions: ['allow', 'flag', 'hold', 'block'],
     defaultAction: 'flag',
     params: {
@@ -94,16 +95,16 @@ export const FRAUD_RULES = [
     id: 'returns.spent_stickers',
     stage: 'return',
     title: 'Returns after the stickers were exchanged',
-    description: 'More than `maxReturns` returns in 90 days took back stickers the customer had already exchanged, leaving the card owing: buy, exchange, return.',
+    description: 'In 90 days, returns of more than `maxReturns` receipts took back stickers the customer had already exchanged, leaving the card owing: buy, exchange, return.',
     actions: ['allow', 'flag'],
     defaultAction: 'flag',
-    params: { maxReturns: count('Returns leaving the card owing allowed in 90 days.', 1, 1_000) },
+    params: { maxReturns: count('Receipts returned after their stickers were exchanged, allowed in 90 days.', 1, 1_000) },
   },
   {
     id: 'returns.ratio',
     stage: 'return',
     title: 'High return ratio',
-    description: 'Over 90 days the card returned more than `maxPercent`% of what it bought, in at least `minReturns` returns.',
+    description: 'Of the card\'s receipts from the last 90 days, more than `maxPercent`% of the amount came back, in at least `minReturns` returns.',
     actions: ['allow', 'flag'],
     defaultAction: 'flag',
     params: {
@@ -282,13 +283,19 @@ export async function updateRule(db: TenantDb, input: z.output<typeof updateRule
     if (input.reset) {
       await trx.deleteFrom('fraud_rule_settings').where('rule_id', '=', rule.id).execute();
     } else {
-      const current = await trx.selectFrom('fraud_rule_settings').selectAll().where('rule_id', '=', rule.id).forUpdate().executeTakeFirst();
-      const params = { ...((current?.params as Record<string, number> | undefined) ?? {}), ...(input.params ?? {}) };
-      const action = input.action ?? current?.action ?? rule.defaultAction;
+      // One statement, so two changes at once (an action, a threshold) both land.
+      const params = JSON.stringify(input.params ?? {});
       await trx
         .insertInto('fraud_rule_settings')
-        .values({ rule_id: rule.id, action, params: JSON.stringify(params), updated_by: context.actor, updated_at: context.now })
-        .onConflict((oc) => oc.column('rule_id').doUpdateSet({ action, params: JSON.stringify(params), updated_by: context.actor, updated_at: context.now }))
+        .values({ rule_id: rule.id, action: input.action ?? rule.defaultAction, params, updated_by: context.actor, updated_at: context.now })
+        .onConflict((oc) =>
+          oc.column('rule_id').doUpdateSet((eb) => ({
+            action: input.action !== undefined ? eb.ref('excluded.action') : eb.ref('fraud_rule_settings.action'),
+            params: sql<string>`fraud_rule_settings.params || excluded.params`,
+            updated_by: eb.ref('excluded.updated_by'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
         .execute();
     }
     await insertAuditEvent(trx, {

@@ -151,7 +151,7 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
             credited,
             balance: { available: balance.available, pending: balance.pending },
             campaigns: campaignBalances(balance, credited.map((entry) => entry.campaignId)),
-            onHold: verdict === 'hold',
+            onHold: held.length > 0,
           },
         });
         // Held stickers reach no goal until a reviewer releases them.
@@ -161,7 +161,7 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
         purchaseId,
         customerId: customer.id,
         enrolled,
-        review: review?.primaryCaseId && verdict !== 'allow' ? { caseId: review.primaryCaseId, action: verdict, held: verdict === 'hold' } : null,
+        review: review?.primaryCaseId && verdict !== 'allow' ? { caseId: review.primaryCaseId, action: verdict, held: held.length > 0 } : null,
         credited,
         stickersCredited: credited.reduce((sum, entry) => sum + entry.stickers, 0),
         balance: { available: balance.available, pending: balance.pending },
