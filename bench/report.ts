@@ -176,10 +176,11 @@ function ceilingTexts(result: ScenarioResult, comparison: PgbenchComparison, run
 }
 
 const PURCHASE_MEANING =
-  'What the ratio compares: a purchase is one API transaction of 12 SQL statements between BEGIN and COMMIT ' +
-  '(14 for a card seen for the first time, which it enrols): it claims the Idempotency-Key (insert), locks the ' +
-  'customer row, inserts the purchase, a ledger row and a `stickers.credited` outbox event, reads the settings, ' +
-  'campaigns, rules and the balance back, and stores the answer on the idempotency record — after the API key ' +
+  'What the ratio compares: a purchase is one API transaction of 14 SQL statements between BEGIN and COMMIT ' +
+  '(also 14 for a card seen for the first time, which it enrols and does not judge): it claims the Idempotency-Key (insert), locks the ' +
+  "customer row, inserts the purchase, reads the issuer's anti-fraud rules and the card's last 30 days of receipts in one aggregate, " +
+  'inserts a ledger row and a `stickers.credited` outbox event, reads the settings, ' +
+  'campaigns, rules and the balance back, and stores the answer on the idempotency record (a rule that fires adds its evidence read and a case write) — after the API key ' +
   'lookup and the rate-limit counter in Redis. A TPC-B transaction is 5 statements (update an account, read its ' +
   'balance, update a teller and a branch, insert a history row). So the ratio is how many whole purchases the app ' +
   'completes per pgbench transaction on the same server, with the same connection count and duration: 1 would ' +
@@ -189,9 +190,9 @@ const PURCHASE_MEANING =
   'queue on those rows — harsher contention than the purchases, spread over 1,000 cards.';
 
 const EXCHANGE_MEANING =
-  'What the ratio compares: an exchange is one API transaction of 14 SQL statements between BEGIN and COMMIT, ' +
+  'What the ratio compares: an exchange is one API transaction of 17 SQL statements between BEGIN and COMMIT, ' +
   "across the issuer's, the partner's and the coalition's schemas: it claims the Idempotency-Key, reads the reward " +
-  'and the agreement, locks the customer row, locks the campaign and reads the balance in one statement, appends a ' +
+  "and the agreement, locks the customer row, reads the issuer's anti-fraud rules, counts the customer's vouchers of the day and reads the cards linked by a phone, locks the campaign and reads the balance in one statement, appends a " +
   "spend to the sticker ledger, reads the offer FOR KEY SHARE, picks one available code FOR UPDATE SKIP LOCKED and " +
   "marks it issued in one statement, checks the pool's stock level, inserts the voucher and a settlement entry, " +
   'writes a `voucher.issued` outbox event for each tenant and stores the answer on the idempotency record — after ' +
@@ -206,11 +207,11 @@ const EXCHANGE_MEANING =
   'modes, and the pool, where SKIP LOCKED lets them pass over each other.';
 
 const REDEEM_MEANING =
-  'What the ratio compares: a redemption is one API transaction of 9 SQL statements between BEGIN and COMMIT, ' +
+  'What the ratio compares: a redemption is one API transaction of 11 SQL statements between BEGIN and COMMIT, ' +
   "across the partner's and the coalition's schemas and the issuer's outbox: it claims the Idempotency-Key (insert), " +
   'finds the code by its keyed lookup hash and then its voucher (joined with both tenants), moves the voucher from ' +
   'issued to redeemed by one conditional update (the row every redemption, reversal and cancellation of that voucher ' +
-  'locks first), marks the code redeemed, inserts the redemption, reads the agreement, writes a `voucher.redeemed` ' +
+  "locks first), marks the code redeemed, inserts the redemption, reads the agreement, reads the issuer's anti-fraud rules and counts the issuer's customers redeemed on the same order, writes a `voucher.redeemed` " +
   "event to the issuer's outbox (whose trigger notifies the webhook relay at commit) and stores the answer on the " +
   'idempotency record — after the API key lookup and the rate-limit counter in Redis. (An agreement paid per ' +
   "redemption would add a settlement entry; the bench's is paid per issued voucher.) A TPC-B transaction is 5 " +
@@ -412,7 +413,7 @@ The same purchase load twice, one run after the other: first with every anti-fra
 set to \`allow\` (nothing evaluated), then with the rules on their defaults (docs/fraud.md).
 With the rules on, each receipt reads the card's last 30 days once and the rule settings
 once; a rule that fires also reads its evidence and writes a case hit. The bench spreads
-receipts over ${integer.format(1_000)} cards within seconds, far denser than real shoppers, so rules fire:
+receipts over ${integer.format(1_000)} cards within seconds, far denser than real shoppers, so some rules fire:
 this run they hit ${integer.format(fraud.purchases)} receipts and opened ${integer.format(fraud.cases)} cases.
 
 | ${header.join(' | ')} |
