@@ -410,7 +410,7 @@ function fraudSection(results: ScenarioResult[], fraud: FraudFigures): string {
 ## Anti-fraud rules on the purchase path
 
 The same purchase load twice, one run after the other: first with every anti-fraud rule
-set to \`allow\` (nothing evaluated), then with the rules on their defaults (docs/fraud.md).
+set to \`allow\` (only the settings are read), then with the rules on their defaults (docs/fraud.md).
 With the rules on, each receipt reads the card's last 30 days once and the rule settings
 once; a rule that fires also reads its evidence and writes a case hit. The bench spreads
 receipts over ${integer.format(1_000)} cards within seconds, far denser than real shoppers, so some rules fire:
