@@ -184,6 +184,18 @@ describe('the demo scenario', () => {
     expect(report).toContain(result.portal.password);
   });
 
+  /** Signs in as the demo's user of this role with the printed password: the session and its cookie. */
+  async function signInAs(role: string): Promise<{ session: unknown; cookie: string }> {
+    const login = result.portal.logins.find((candidate) => candidate.roles.includes(role))!;
+    const signedIn = await fetch(`${system.baseUrl}/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: login.email, password: result.portal.password }),
+    });
+    expect(signedIn.status).toBe(200);
+    return { session: await signedIn.json(), cookie: signedIn.headers.get('set-cookie')!.split(';')[0]! };
+  }
+
   it('gives each demo tenant portal users, one per role, who can sign in with the printed password', async () => {
     expect(result.portal.logins.map((login) => `${login.tenant}:${login.roles.join(',')}`)).toEqual([
       `${result.issuer.slug}:admin`,
@@ -194,17 +206,10 @@ describe('the demo scenario', () => {
       `${result.partner.slug}:pool_manager`,
       `${result.partner.slug}:finance`,
     ]);
-    const poolManager = result.portal.logins.find((login) => login.roles.includes('pool_manager'))!;
-    const signedIn = await fetch(`${system.baseUrl}/auth/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: poolManager.email, password: result.portal.password }),
-    });
-    expect(signedIn.status).toBe(200);
-    const session = (await signedIn.json()) as { tenant: { slug: string }; scopes: string[] };
-    expect(session.tenant.slug).toBe(result.partner.slug);
-    expect(session.scopes).toContain('pools:write');
-    const offers = await fetch(`${system.baseUrl}/api/v1/offers`, { headers: { cookie: signedIn.headers.get('set-cookie')!.split(';')[0]! } });
+    const { session, cookie } = await signInAs('pool_manager');
+    expect((session as { tenant: { slug: string } }).tenant.slug).toBe(result.partner.slug);
+    expect((session as { scopes: string[] }).scopes).toContain('pools:write');
+    const offers = await fetch(`${system.baseUrl}/api/v1/offers`, { headers: { cookie } });
     expect(offers.status).toBe(200);
     expect(((await offers.json()) as { offers: unknown[] }).offers).toHaveLength(1);
   });
@@ -212,14 +217,8 @@ describe('the demo scenario', () => {
   it("holds a cashier's own card for review, and the demo fraud reviewer can see the case", async () => {
     expect(result.fraudCase).toMatchObject({ ruleId: 'cashier.own_card_shift' });
     expect(result.fraudCase!.heldStickers).toBeGreaterThan(0);
-    const reviewer = result.portal.logins.find((login) => login.roles.includes('fraud_reviewer'))!;
-    const signedIn = await fetch(`${system.baseUrl}/auth/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: reviewer.email, password: result.portal.password }),
-    });
-    expect(signedIn.status).toBe(200);
-    const queue = await fetch(`${system.baseUrl}/api/v1/fraud/cases?status=open`, { headers: { cookie: signedIn.headers.get('set-cookie')!.split(';')[0]! } });
+    const { cookie } = await signInAs('fraud_reviewer');
+    const queue = await fetch(`${system.baseUrl}/api/v1/fraud/cases?status=open`, { headers: { cookie } });
     expect(queue.status).toBe(200);
     const cases = ((await queue.json()) as { cases: Array<{ id: string; customer: { cardNumber: string } }> }).cases;
     expect(cases).toContainEqual(expect.objectContaining({ id: result.fraudCase!.id, customer: expect.objectContaining({ cardNumber: result.fraudCase!.cardNumber }) }));
