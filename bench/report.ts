@@ -6,6 +6,7 @@ import type { LoadSummary } from './load-generator.ts';
 import { EXCHANGE_CONNECTIONS, EXCHANGE_CUSTOMER_COUNT, EXCHANGE_PGBENCH_TARGET } from './exchanges.ts';
 import { pgbenchRunAt, type PgbenchFigures, type PgbenchOutcome, type PgbenchRun } from './pgbench.ts';
 import { ORDER_AMOUNT_MINOR, REDEMPTION_CONNECTIONS, VOUCHER_SECONDS_PER_REDEEM_SECOND } from './redemptions.ts';
+import { BENCH_CARD_COUNT } from './purchases.ts';
 import { BARE_PG_QUERY } from './stack.ts';
 import type { Percentiles, WebhookFigures } from './webhooks.ts';
 
@@ -413,7 +414,7 @@ The same purchase load twice, one run after the other: first with every anti-fra
 set to \`allow\` (only the settings are read), then with the rules on their defaults (docs/fraud.md).
 With the rules on, each receipt reads the card's last 30 days once and the rule settings
 once; a rule that fires also reads its evidence and writes a case hit. The bench spreads
-receipts over ${integer.format(1_000)} cards within seconds, far denser than real shoppers, so some rules fire:
+receipts over ${integer.format(BENCH_CARD_COUNT)} cards within seconds, far denser than real shoppers, so some rules fire:
 this run they hit ${integer.format(fraud.purchases)} receipts and opened ${integer.format(fraud.cases)} cases.
 
 | ${header.join(' | ')} |
