@@ -82,7 +82,9 @@ function unavailable(reward: RewardRow, reason: string, message: string): AppErr
  * customer FOR NO KEY UPDATE → campaign FOR KEY SHARE → offer FOR KEY SHARE → one
  * available code FOR UPDATE SKIP LOCKED (→ the offer row, only when its stock state
  * changes) → the month's cap counter (capped agreements only, as late as possible:
- * every exchange under the agreement queues on it). The agreement is read without a
+ * every exchange under the agreement queues on it) → an anti-fraud case row (only when
+ * a rule flags: last). The issuer's anti-fraud rules are judged right after the customer
+ * lock, before anything is spent (docs/fraud.md). The agreement is read without a
  * lock (docs/adr/0008).
  *
  * The stored answer of the Idempotency-Key holds no code or token: a replay decrypts
@@ -99,131 +101,133 @@ export async function exchangeStickers(context: ExchangeContext, rawInput: Excha
 
   let outcome: { result: ExchangeResult; replayed: boolean };
   try {
-    outcome = await blockingTransaction(tenantDb(context.db, tenant.schema), now, () => context.db.transaction().execute((trx) => {
-      const issuerDb = tenantDb(trx, tenant.schema);
-      const coalition = coalitionDb(trx);
-      return runIdempotent(issuerDb, { key: idempotencyKey, operation: 'exchange', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async (): Promise<ExchangeResult> => {
-        const reward = await requireReward(issuerDb, input.rewardId);
-        if (reward.status !== 'active') throw unavailable(reward, reward.status, `Reward ${reward.id} is ${reward.status}.`);
+    outcome = await blockingTransaction(tenantDb(context.db, tenant.schema), now, () =>
+      context.db.transaction().execute((trx) => {
+        const issuerDb = tenantDb(trx, tenant.schema);
+        const coalition = coalitionDb(trx);
+        return runIdempotent(issuerDb, { key: idempotencyKey, operation: 'exchange', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async (): Promise<ExchangeResult> => {
+          const reward = await requireReward(issuerDb, input.rewardId);
+          if (reward.status !== 'active') throw unavailable(reward, reward.status, `Reward ${reward.id} is ${reward.status}.`);
 
-        const [agreement] = await agreementsOfIssuer(coalition, tenant.id, [reward.agreement_id]);
-        if (!agreement) throw new Error(`Reward ${reward.id} names agreement ${reward.agreement_id}, which is not the issuer's`);
-        const problem = agreementProblem(agreement, { issuer: agreement.issuer_status, partner: agreement.partner_status }, now);
-        if (problem) {
-          throw new AppError('AGREEMENT_INACTIVE', `The agreement with ${agreement.partner_slug} behind this reward is not in force (${problem.replaceAll('_', ' ')}).`, {
-            agreementId: agreement.id,
-            reason: problem,
+          const [agreement] = await agreementsOfIssuer(coalition, tenant.id, [reward.agreement_id]);
+          if (!agreement) throw new Error(`Reward ${reward.id} names agreement ${reward.agreement_id}, which is not the issuer's`);
+          const problem = agreementProblem(agreement, { issuer: agreement.issuer_status, partner: agreement.partner_status }, now);
+          if (problem) {
+            throw new AppError('AGREEMENT_INACTIVE', `The agreement with ${agreement.partner_slug} behind this reward is not in force (${problem.replaceAll('_', ' ')}).`, {
+              agreementId: agreement.id,
+              reason: problem,
+            });
+          }
+
+          const { customer: selector } = input;
+          const customerKey =
+            selector.customerId !== undefined
+              ? { id: selector.customerId }
+              : customerKeyOf(selector, { tenant, secrets: context.secrets, phoneRegion: selector.phone !== undefined ? (await getIssuerSettings(issuerDb)).phoneRegion : null }, ['customer', 'phone']);
+          const customer = await lockCustomer(issuerDb, customerKey);
+          if (!customer) throw customerNotFound(customerKey);
+          assertNotBlocked(customer);
+
+          const usage = await limitUsage(coalition, { issuerTenantId: tenant.id, customerId: customer.id, reward, timezone: tenant.timezone, now });
+          if (usage.reached) {
+            const limit = usage.reached === 'total' ? usage.total! : usage.period!;
+            throw new AppError(
+              'LIMIT_REACHED',
+              usage.reached === 'total'
+                ? `The customer already holds ${limit.used} of at most ${limit.limit} vouchers of this reward.`
+                : `The customer already exchanged this reward ${limit.used} of at most ${limit.limit} times this ${usage.period!.period}; the limit resets at ${usage.period!.resetsAt}.`,
+              { rewardId: reward.id, limit: usage.reached, max: limit.limit, used: limit.used, ...(usage.reached === 'period' && { period: usage.period!.period, resetsAt: usage.period!.resetsAt }) },
+            );
+          }
+
+          // Anti-fraud, under the customer's lock (docs/fraud.md): a block rolls this back.
+          const findings = await checkExchange(issuerDb, coalition, await loadRules(issuerDb, 'exchange'), {
+            issuerTenantId: tenant.id,
+            customer,
+            rewardId: reward.id,
+            timezone: tenant.timezone,
+            now,
           });
-        }
+          if (verdictOf(findings) === 'block') throw new FraudBlocked(findings, { kind: 'exchange', customerId: customer.id, reference: reward.id });
 
-        const { customer: selector } = input;
-        const customerKey =
-          selector.customerId !== undefined
-            ? { id: selector.customerId }
-            : customerKeyOf(selector, { tenant, secrets: context.secrets, phoneRegion: selector.phone !== undefined ? (await getIssuerSettings(issuerDb)).phoneRegion : null }, ['customer', 'phone']);
-        const customer = await lockCustomer(issuerDb, customerKey);
-        if (!customer) throw customerNotFound(customerKey);
-        assertNotBlocked(customer);
+          const voucherId = newVoucherId();
+          const { availableAfter } = await spendStickers(issuerDb, {
+            customer,
+            campaignId: reward.campaign_id,
+            stickers: reward.sticker_cost,
+            reference: voucherId,
+            now,
+            burned: () => unavailable(reward, 'campaign_burned', `The campaign paying for reward ${reward.id} has burned its stickers.`),
+          });
 
-        const usage = await limitUsage(coalition, { issuerTenantId: tenant.id, customerId: customer.id, reward, timezone: tenant.timezone, now });
-        if (usage.reached) {
-          const limit = usage.reached === 'total' ? usage.total! : usage.period!;
-          throw new AppError(
-            'LIMIT_REACHED',
-            usage.reached === 'total'
-              ? `The customer already holds ${limit.used} of at most ${limit.limit} vouchers of this reward.`
-              : `The customer already exchanged this reward ${limit.used} of at most ${limit.limit} times this ${usage.period!.period}; the limit resets at ${usage.period!.resetsAt}.`,
-            { rewardId: reward.id, limit: usage.reached, max: limit.limit, used: limit.used, ...(usage.reached === 'period' && { period: usage.period!.period, resetsAt: usage.period!.resetsAt }) },
-          );
-        }
-
-        // Anti-fraud, under the customer's lock (docs/fraud.md): a block rolls this back.
-        const findings = await checkExchange(issuerDb, coalition, await loadRules(issuerDb, 'exchange'), {
-          issuerTenantId: tenant.id,
-          customer,
-          rewardId: reward.id,
-          timezone: tenant.timezone,
-          now,
-        });
-        if (verdictOf(findings) === 'block') throw new FraudBlocked(findings, { kind: 'exchange', customerId: customer.id, reference: reward.id });
-
-        const voucherId = newVoucherId();
-        const { availableAfter } = await spendStickers(issuerDb, {
-          customer,
-          campaignId: reward.campaign_id,
-          stickers: reward.sticker_cost,
-          reference: voucherId,
-          now,
-          burned: () => unavailable(reward, 'campaign_burned', `The campaign paying for reward ${reward.id} has burned its stickers.`),
-        });
-
-        const owner: PoolOwner = { tenantId: agreement.partner_tenant_id, schema: tenantSchemaName(agreement.partner_slug) };
-        let claimed: ClaimedCode;
-        try {
-          claimed = await claimCode(trx, owner, reward.offer_id, context.secrets, { now, holderRef: voucherId, validAtLeastUntil: codesNeededUntil(reward, now) });
-        } catch (error) {
-          if (!(error instanceof AppError)) throw error;
-          if (error.code === 'POOL_EXHAUSTED') {
-            exhausted = { owner, offerId: reward.offer_id };
-            throw new AppError('POOL_EXHAUSTED', `${agreement.partner_slug} has no code left for reward ${reward.id}.`, { rewardId: reward.id, offerId: reward.offer_id });
+          const owner: PoolOwner = { tenantId: agreement.partner_tenant_id, schema: tenantSchemaName(agreement.partner_slug) };
+          let claimed: ClaimedCode;
+          try {
+            claimed = await claimCode(trx, owner, reward.offer_id, context.secrets, { now, holderRef: voucherId, validAtLeastUntil: codesNeededUntil(reward, now) });
+          } catch (error) {
+            if (!(error instanceof AppError)) throw error;
+            if (error.code === 'POOL_EXHAUSTED') {
+              exhausted = { owner, offerId: reward.offer_id };
+              throw new AppError('POOL_EXHAUSTED', `${agreement.partner_slug} has no code left for reward ${reward.id}.`, { rewardId: reward.id, offerId: reward.offer_id });
+            }
+            if (error.code === 'OFFER_NOT_ACTIVE' && error.details.endsTooSoon) {
+              throw unavailable(reward, 'offer_ends_soon', `${agreement.partner_slug}'s offer ends before a code would be valid long enough for this reward.`);
+            }
+            if (error.code === 'OFFER_NOT_ACTIVE' || error.code === 'OFFER_NOT_FOUND') {
+              throw unavailable(reward, 'offer_not_active', `${agreement.partner_slug} is not handing out codes for this offer right now.`);
+            }
+            throw error;
           }
-          if (error.code === 'OFFER_NOT_ACTIVE' && error.details.endsTooSoon) {
-            throw unavailable(reward, 'offer_ends_soon', `${agreement.partner_slug}'s offer ends before a code would be valid long enough for this reward.`);
-          }
-          if (error.code === 'OFFER_NOT_ACTIVE' || error.code === 'OFFER_NOT_FOUND') {
-            throw unavailable(reward, 'offer_not_active', `${agreement.partner_slug} is not handing out codes for this offer right now.`);
-          }
-          throw error;
-        }
 
-        const usagePeriod = await countAgainstCap(coalition, agreement, now);
+          const usagePeriod = await countAgainstCap(coalition, agreement, now);
 
-        const terms = termsOf(toOffer(claimed.offer));
-        const expiresAt = floorToSecond(earliest(claimed.expiresAt, claimed.offer.codes_valid_until, new Date(now.getTime() + reward.voucher_valid_days * DAY_MS)));
-        const row: VoucherWithSlugs = {
-          id: voucherId,
-          issuer_tenant_id: tenant.id,
-          partner_tenant_id: agreement.partner_tenant_id,
-          agreement_id: agreement.id,
-          reward_id: reward.id,
-          campaign_id: reward.campaign_id,
-          customer_id: customer.id,
-          offer_id: reward.offer_id,
-          code_id: claimed.codeId,
-          code_mask: claimed.mask,
-          stickers: reward.sticker_cost,
-          terms: terms as unknown as VoucherWithSlugs['terms'],
-          kid: signingKey.kid,
-          status: 'issued',
-          issued_at: now,
-          expires_at: expiresAt,
-          usage_period: usagePeriod,
-          redeemed_at: null,
-          cancelled_at: null,
-          cancelled_by: null,
-          cancel_reason: null,
-          code_disposition: null,
-          stickers_refunded: null,
-          issuer_slug: tenant.slug,
-          partner_slug: agreement.partner_slug,
-        };
-        const { issuer_slug: _issuerSlug, partner_slug: _partnerSlug, ...stored } = row;
-        await insertVoucher(coalition, { ...stored, terms: JSON.stringify(terms) });
-        await chargeIssuedCode(coalition, agreement, { id: voucherId, offerId: reward.offer_id }, now);
+          const terms = termsOf(toOffer(claimed.offer));
+          const expiresAt = floorToSecond(earliest(claimed.expiresAt, claimed.offer.codes_valid_until, new Date(now.getTime() + reward.voucher_valid_days * DAY_MS)));
+          const row: VoucherWithSlugs = {
+            id: voucherId,
+            issuer_tenant_id: tenant.id,
+            partner_tenant_id: agreement.partner_tenant_id,
+            agreement_id: agreement.id,
+            reward_id: reward.id,
+            campaign_id: reward.campaign_id,
+            customer_id: customer.id,
+            offer_id: reward.offer_id,
+            code_id: claimed.codeId,
+            code_mask: claimed.mask,
+            stickers: reward.sticker_cost,
+            terms: terms as unknown as VoucherWithSlugs['terms'],
+            kid: signingKey.kid,
+            status: 'issued',
+            issued_at: now,
+            expires_at: expiresAt,
+            usage_period: usagePeriod,
+            redeemed_at: null,
+            cancelled_at: null,
+            cancelled_by: null,
+            cancel_reason: null,
+            code_disposition: null,
+            stickers_refunded: null,
+            issuer_slug: tenant.slug,
+            partner_slug: agreement.partner_slug,
+          };
+          const { issuer_slug: _issuerSlug, partner_slug: _partnerSlug, ...stored } = row;
+          await insertVoucher(coalition, { ...stored, terms: JSON.stringify(terms) });
+          await chargeIssuedCode(coalition, agreement, { id: voucherId, offerId: reward.offer_id }, now);
 
-        const event = { voucherId, agreementId: agreement.id, offerId: reward.offer_id, codeMask: claimed.mask, issuedAt: now.toISOString(), expiresAt: expiresAt.toISOString() };
-        await appendOutboxEvent(issuerDb, {
-          type: 'voucher.issued',
-          occurredAt: now,
-          payload: { ...event, partner: agreement.partner_slug, customerId: customer.id, rewardId: reward.id, campaignId: reward.campaign_id, stickers: reward.sticker_cost },
+          const event = { voucherId, agreementId: agreement.id, offerId: reward.offer_id, codeMask: claimed.mask, issuedAt: now.toISOString(), expiresAt: expiresAt.toISOString() };
+          await appendOutboxEvent(issuerDb, {
+            type: 'voucher.issued',
+            occurredAt: now,
+            payload: { ...event, partner: agreement.partner_slug, customerId: customer.id, rewardId: reward.id, campaignId: reward.campaign_id, stickers: reward.sticker_cost },
+          });
+          await appendOutboxEvent(tenantDb(trx, owner.schema), { type: 'voucher.issued', occurredAt: now, payload: { ...event, issuer: tenant.slug } });
+
+          issued = { row, code: claimed.code };
+          if (findings.length) await recordHits(issuerDb, { findings, kind: 'exchange', customerId: customer.id, reference: voucherId, now });
+          return { ...toVoucher(row, now, null), stickersLeft: availableAfter };
         });
-        await appendOutboxEvent(tenantDb(trx, owner.schema), { type: 'voucher.issued', occurredAt: now, payload: { ...event, issuer: tenant.slug } });
-
-        issued = { row, code: claimed.code };
-        if (findings.length) await recordHits(issuerDb, { findings, kind: 'exchange', customerId: customer.id, reference: voucherId, now });
-        return { ...toVoucher(row, now, null), stickersLeft: availableAfter };
-      });
-    }));
+      }),
+    );
   } catch (error) {
     // The claim that took the last code may have left pool.empty unwritten (it could not
     // see other claims' uncommitted work); this refusal can: settle it now, not at the sweep.

@@ -60,115 +60,117 @@ export async function recordPurchase(context: PosContext, rawInput: PurchaseInpu
   const input = parseInput(purchaseInputSchema, rawInput);
   const occurredAt = checkReceipt(input, context);
   const { now, tenant } = context;
-  return blockingTransaction(tenant.db, now, () => tenant.db.transaction().execute((trx) =>
-    runIdempotent(trx, { key: context.idempotencyKey, operation: 'pos.purchase', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async () => {
-      const settings = await getIssuerSettings(trx);
-      const key = customerKeyOf(input.customer, { tenant, secrets: context.secrets, phoneRegion: settings.phoneRegion }, ['customer', 'phone']);
-      const { customer, enrolled } = await identifyOrEnrol(trx, key, { autoEnrol: settings.autoEnrol, via: 'pos' });
-      assertNotBlocked(customer);
+  return blockingTransaction(tenant.db, now, () =>
+    tenant.db.transaction().execute((trx) =>
+      runIdempotent(trx, { key: context.idempotencyKey, operation: 'pos.purchase', input, now, fingerprintKey: { secrets: context.secrets, tenantId: context.tenant.id } }, async () => {
+        const settings = await getIssuerSettings(trx);
+        const key = customerKeyOf(input.customer, { tenant, secrets: context.secrets, phoneRegion: settings.phoneRegion }, ['customer', 'phone']);
+        const { customer, enrolled } = await identifyOrEnrol(trx, key, { autoEnrol: settings.autoEnrol, via: 'pos' });
+        assertNotBlocked(customer);
 
-      const purchaseId = newPurchaseId();
-      try {
-        await trx
-          .insertInto('purchases')
-          .values({
-            id: purchaseId,
-            store_code: input.storeCode,
-            terminal_id: input.terminalId,
-            cashier_id: input.cashierId ?? null,
-            receipt_id: input.receiptId,
-            occurred_at: occurredAt,
-            recorded_at: now,
-            customer_id: customer.id,
-            total_minor: input.totalMinor,
-            lines: JSON.stringify(input.lines),
-          })
-          .execute();
-      } catch (error) {
-        if (isUniqueViolation(error, 'purchases_receipt')) {
-          throw new AppError('RECEIPT_ALREADY_RECORDED', `Receipt ${input.receiptId} of store ${input.storeCode} was already recorded.`, {
-            storeCode: input.storeCode,
-            receiptId: input.receiptId,
-          });
+        const purchaseId = newPurchaseId();
+        try {
+          await trx
+            .insertInto('purchases')
+            .values({
+              id: purchaseId,
+              store_code: input.storeCode,
+              terminal_id: input.terminalId,
+              cashier_id: input.cashierId ?? null,
+              receipt_id: input.receiptId,
+              occurred_at: occurredAt,
+              recorded_at: now,
+              customer_id: customer.id,
+              total_minor: input.totalMinor,
+              lines: JSON.stringify(input.lines),
+            })
+            .execute();
+        } catch (error) {
+          if (isUniqueViolation(error, 'purchases_receipt')) {
+            throw new AppError('RECEIPT_ALREADY_RECORDED', `Receipt ${input.receiptId} of store ${input.storeCode} was already recorded.`, {
+              storeCode: input.storeCode,
+              receiptId: input.receiptId,
+            });
+          }
+          throw error;
         }
-        throw error;
-      }
 
-      const campaigns = await lockCampaignsAccruingAt(trx, occurredAt, input.storeCode, now);
-      const versions = await ruleVersionsByCampaign(trx, campaigns.map((campaign) => campaign.id));
-      const accruals: { campaign: (typeof campaigns)[number]; stickers: number; availableAt: Date }[] = [];
-      for (const campaign of campaigns) {
-        const version = ruleVersionAt(versions.get(campaign.id) ?? [], occurredAt);
-        if (!version) continue;
-        const stickers = computeAccrual(version.rules, { totalMinor: input.totalMinor, lines: input.lines }).total;
-        if (stickers <= 0) continue;
-        accruals.push({ campaign, stickers, availableAt: new Date(occurredAt.getTime() + version.rules.holdDays * DAY_MS) });
-      }
+        const campaigns = await lockCampaignsAccruingAt(trx, occurredAt, input.storeCode, now);
+        const versions = await ruleVersionsByCampaign(trx, campaigns.map((campaign) => campaign.id));
+        const accruals: { campaign: (typeof campaigns)[number]; stickers: number; availableAt: Date }[] = [];
+        for (const campaign of campaigns) {
+          const version = ruleVersionAt(versions.get(campaign.id) ?? [], occurredAt);
+          if (!version) continue;
+          const stickers = computeAccrual(version.rules, { totalMinor: input.totalMinor, lines: input.lines }).total;
+          if (stickers <= 0) continue;
+          accruals.push({ campaign, stickers, availableAt: new Date(occurredAt.getTime() + version.rules.holdDays * DAY_MS) });
+        }
 
-      // Anti-fraud, under the customer's lock: block rolls everything back, hold keeps
-      // the stickers pending until a reviewer decides (docs/fraud.md).
-      const findings = enrolled
-        ? []
-        : await checkPurchase(trx, await loadRules(trx, 'purchase'), {
-            customerId: customer.id,
-            purchaseId,
-            storeCode: input.storeCode,
-            cashierId: input.cashierId ?? null,
-            occurredAt,
-            stickers: accruals.reduce((sum, accrual) => sum + accrual.stickers, 0),
-            timezone: tenant.timezone,
+        // Anti-fraud, under the customer's lock: block rolls everything back, hold keeps
+        // the stickers pending until a reviewer decides (docs/fraud.md).
+        const findings = enrolled
+          ? []
+          : await checkPurchase(trx, await loadRules(trx, 'purchase'), {
+              customerId: customer.id,
+              purchaseId,
+              storeCode: input.storeCode,
+              cashierId: input.cashierId ?? null,
+              occurredAt,
+              stickers: accruals.reduce((sum, accrual) => sum + accrual.stickers, 0),
+              timezone: tenant.timezone,
+            });
+        const verdict = verdictOf(findings);
+        if (verdict === 'block') throw new FraudBlocked(findings, { kind: 'purchase', customerId: customer.id, reference: input.receiptId });
+
+        const credited: PurchaseResult['credited'] = [];
+        const held: HeldStickers[] = [];
+        const rows: NewLedgerRow[] = [];
+        for (const { campaign, stickers, availableAt } of accruals) {
+          // A held accrual waits for the burn date: pending until a reviewer releases it.
+          const effectiveAt = verdict === 'hold' ? campaign.burn_at : availableAt;
+          rows.push({ customer_id: customer.id, campaign_id: campaign.id, kind: 'accrual', amount: stickers, available_at: effectiveAt, recorded_at: now, purchase_id: purchaseId, return_id: null, actor: null, reason: null, reference: input.receiptId });
+          credited.push({ campaignId: campaign.id, campaignName: campaign.name, stickers, availableAt: effectiveAt.toISOString() });
+          if (verdict === 'hold') held.push({ campaignId: campaign.id, stickers, availableAt: availableAt.toISOString(), heldUntil: campaign.burn_at.toISOString() });
+        }
+        await appendLedger(trx, rows);
+        const review = findings.length
+          ? await recordHits(trx, { findings, kind: 'purchase', customerId: customer.id, purchaseId, reference: input.receiptId, held, now })
+          : undefined;
+
+        const balance = await computeBalance(trx, customer.id, now, settings);
+        const totals = new Map(balance.campaigns.map((row) => [row.campaignId, row.available + row.pending]));
+        if (credited.length) {
+          await appendOutboxEvent(trx, {
+            type: 'stickers.credited',
+            occurredAt: now,
+            payload: {
+              customerId: customer.id,
+              purchaseId,
+              storeCode: input.storeCode,
+              receiptId: input.receiptId,
+              purchasedAt: occurredAt.toISOString(),
+              credited,
+              balance: { available: balance.available, pending: balance.pending },
+              campaigns: campaignBalances(balance, credited.map((entry) => entry.campaignId)),
+              onHold: held.length > 0,
+            },
           });
-      const verdict = verdictOf(findings);
-      if (verdict === 'block') throw new FraudBlocked(findings, { kind: 'purchase', customerId: customer.id, reference: input.receiptId });
-
-      const credited: PurchaseResult['credited'] = [];
-      const held: HeldStickers[] = [];
-      const rows: NewLedgerRow[] = [];
-      for (const { campaign, stickers, availableAt } of accruals) {
-        // A held accrual waits for the burn date: pending until a reviewer releases it.
-        const effectiveAt = verdict === 'hold' ? campaign.burn_at : availableAt;
-        rows.push({ customer_id: customer.id, campaign_id: campaign.id, kind: 'accrual', amount: stickers, available_at: effectiveAt, recorded_at: now, purchase_id: purchaseId, return_id: null, actor: null, reason: null, reference: input.receiptId });
-        credited.push({ campaignId: campaign.id, campaignName: campaign.name, stickers, availableAt: effectiveAt.toISOString() });
-        if (verdict === 'hold') held.push({ campaignId: campaign.id, stickers, availableAt: availableAt.toISOString(), heldUntil: campaign.burn_at.toISOString() });
-      }
-      await appendLedger(trx, rows);
-      const review = findings.length
-        ? await recordHits(trx, { findings, kind: 'purchase', customerId: customer.id, purchaseId, reference: input.receiptId, held, now })
-        : undefined;
-
-      const balance = await computeBalance(trx, customer.id, now, settings);
-      const totals = new Map(balance.campaigns.map((row) => [row.campaignId, row.available + row.pending]));
-      if (credited.length) {
-        await appendOutboxEvent(trx, {
-          type: 'stickers.credited',
-          occurredAt: now,
-          payload: {
-            customerId: customer.id,
-            purchaseId,
-            storeCode: input.storeCode,
-            receiptId: input.receiptId,
-            purchasedAt: occurredAt.toISOString(),
-            credited,
-            balance: { available: balance.available, pending: balance.pending },
-            campaigns: campaignBalances(balance, credited.map((entry) => entry.campaignId)),
-            onHold: held.length > 0,
-          },
-        });
-        // Held stickers reach no goal until a reviewer releases them.
-        if (verdict !== 'hold') await announceReachableGoals(trx, { customerId: customer.id, campaigns, credited, totals, balance, now });
-      }
-      return {
-        purchaseId,
-        customerId: customer.id,
-        enrolled,
-        review: review?.primaryCaseId && verdict !== 'allow' ? { caseId: review.primaryCaseId, action: verdict, held: held.length > 0 } : null,
-        credited,
-        stickersCredited: credited.reduce((sum, entry) => sum + entry.stickers, 0),
-        balance: { available: balance.available, pending: balance.pending },
-        nextReward: nearestGoal(campaigns, totals),
-      };
-    }),
-  ));
+          // Held stickers reach no goal until a reviewer releases them.
+          if (verdict !== 'hold') await announceReachableGoals(trx, { customerId: customer.id, campaigns, credited, totals, balance, now });
+        }
+        return {
+          purchaseId,
+          customerId: customer.id,
+          enrolled,
+          review: review?.primaryCaseId && verdict !== 'allow' ? { caseId: review.primaryCaseId, action: verdict, held: held.length > 0 } : null,
+          credited,
+          stickersCredited: credited.reduce((sum, entry) => sum + entry.stickers, 0),
+          balance: { available: balance.available, pending: balance.pending },
+          nextReward: nearestGoal(campaigns, totals),
+        };
+      }),
+    ),
+  );
 }
 
 type CampaignWithMilestones = { id: string; milestones: unknown };
