@@ -43,8 +43,7 @@ export function primaryFinding(findings: readonly FraudFinding[]): FraudFinding 
 }
 
 export interface RecordedHits {
-  /** Case id per rule id. */
-  cases: Map<string, string>;
+  /** The case of the strongest finding: the one the request's answer names. */
   primaryCaseId: string | undefined;
 }
 
@@ -68,7 +67,7 @@ export async function recordHits(
     now: Date;
   },
 ): Promise<RecordedHits> {
-  const cases = new Map<string, string>();
+  let primaryCaseId: string | undefined;
   const primary = primaryFinding(input.findings);
   for (const finding of input.findings) {
     if (finding.rule.action === 'allow') continue;
@@ -119,9 +118,9 @@ export async function recordHits(
         payload: { caseId, ruleId: finding.rule.id, action, kind: input.kind, customerId: input.customerId, summary: finding.summary, ...(input.purchaseId && { purchaseId: input.purchaseId }), ...(input.reference && { reference: input.reference }) },
       });
     }
-    cases.set(finding.rule.id, caseId);
+    if (isPrimary) primaryCaseId = caseId;
   }
-  return { cases, primaryCaseId: primary ? cases.get(primary.rule.id) : undefined };
+  return { primaryCaseId };
 }
 
 /**

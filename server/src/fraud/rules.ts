@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { TenantDb } from '../db/database.ts';
-import type { FraudAction } from '../db/tables.ts';
+import type { FraudAction, FraudRuleSettingsTable } from '../db/tables.ts';
 import { AppError } from '../errors/app-error.ts';
 import { validationError } from '../errors/validation.ts';
 import { insertAuditEvent } from '../tenants/audit.queries.ts';
@@ -177,17 +177,27 @@ export interface EffectiveRule {
 
 export type RuleSet = Map<FraudRuleId, EffectiveRule>;
 
-/** The issuer's rules: the catalog with its own settings on top. One small read. */
+type RuleSettingsRow = Selectable<FraudRuleSettingsTable>;
+
+/** The issuer's own settings, by rule id: one small read. */
+async function readSettings(db: TenantDb): Promise<Map<string, RuleSettingsRow>> {
+  const rows = await db.selectFrom('fraud_rule_settings').selectAll().execute();
+  return new Map(rows.map((row) => [row.rule_id, row]));
+}
+
+/** A catalog rule with the issuer's settings on top: its action and every threshold. */
+function effectiveRule(rule: FraudRuleDefinition, own: RuleSettingsRow | undefined): EffectiveRule {
+  const params = Object.fromEntries(Object.entries(rule.params).map(([name, param]) => [name, param.default]));
+  Object.assign(params, (own?.params as Record<string, number> | undefined) ?? {});
+  return { id: rule.id as FraudRuleId, stage: rule.stage, action: own?.action ?? rule.defaultAction, params };
+}
+
+/** The issuer's rules of a stage (or all), as the evaluators read them. */
 export async function loadRules(db: TenantDb, stage?: FraudStage): Promise<RuleSet> {
-  const rows = await db.selectFrom('fraud_rule_settings').select(['rule_id', 'action', 'params']).execute();
-  const settings = new Map(rows.map((row) => [row.rule_id, row]));
+  const settings = await readSettings(db);
   const rules: RuleSet = new Map();
   for (const rule of FRAUD_RULES) {
-    if (stage && rule.stage !== stage) continue;
-    const own = settings.get(rule.id);
-    const params = Object.fromEntries(Object.entries(rule.params as Record<string, ParamDefinition>).map(([name, param]) => [name, param.default]));
-    Object.assign(params, (own?.params as Record<string, number> | undefined) ?? {});
-    rules.set(rule.id, { id: rule.id, stage: rule.stage, action: own?.action ?? rule.defaultAction, params });
+    if (!stage || rule.stage === stage) rules.set(rule.id, effectiveRule(rule, settings.get(rule.id)));
   }
   return rules;
 }
@@ -218,23 +228,22 @@ export const fraudRuleOutputSchema = z.object({
 export type FraudRule = z.infer<typeof fraudRuleOutputSchema>;
 
 export async function listRules(db: TenantDb): Promise<FraudRule[]> {
-  const rows = await db.selectFrom('fraud_rule_settings').selectAll().execute();
-  const settings = new Map(rows.map((row) => [row.rule_id, row]));
+  const settings = await readSettings(db);
   return FRAUD_RULES.map((rule) => {
     const own = settings.get(rule.id);
-    const values = (own?.params as Record<string, number> | undefined) ?? {};
+    const effective = effectiveRule(rule, own);
     return {
       id: rule.id,
       stage: rule.stage,
       title: rule.title,
       description: rule.description,
-      action: own?.action ?? rule.defaultAction,
+      action: effective.action,
       defaultAction: rule.defaultAction,
       actions: [...rule.actions],
       params: Object.entries(rule.params as Record<string, ParamDefinition>).map(([name, param]) => ({
         name,
         description: param.description,
-        value: values[name] ?? param.default,
+        value: effective.params[name]!,
         default: param.default,
         min: param.min,
         max: param.max,

@@ -372,7 +372,7 @@ const EVIDENCE_LABELS: Record<string, string> = {
   stickers30d: 'Stickers in 30 days',
   thisReceipt: 'Stickers on this receipt',
   occurredAt: 'When',
-  owingReturns90d: 'Returns leaving the card owing (90 days)',
+  owingReceipts90d: 'Receipts returned after their stickers were exchanged (90 days)',
   boughtMinor90d: 'Bought (90 days)',
   returnedMinor90d: 'Returned (90 days)',
   returns90d: 'Returns (90 days)',
